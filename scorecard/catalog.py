@@ -1,0 +1,96 @@
+"""The KPI catalog: definitions are data (catalog.yml), parsed into typed models.
+
+The SQL that computes each KPI lives in kpis.py; this module only says what each KPI is,
+which way is better and what its defaults are.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from .errors import ConfigError
+
+Direction = Literal["higher", "lower", "context"]
+PERSPECTIVES = ("Customer", "Internal process", "Financial", "Learning & growth")
+
+
+class Kpi(BaseModel):
+    """One catalog entry."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    perspective: Literal["Customer", "Internal process", "Financial", "Learning & growth"]
+    unit: str
+    direction: Direction
+    method: Literal["proportion", "nps", "mean", "median", "ratio", "count"]
+    definition: str
+    target: float | None = None
+    amber: float | None = None
+    weight: float = 0
+    owner: str = ""
+
+    @model_validator(mode="after")
+    def _target_and_amber_agree(self) -> "Kpi":
+        check_band(self.direction, self.target, self.amber, f"catalog KPI {self.id!r}")
+        if self.direction == "context" and (self.weight or self.target is not None):
+            raise ValueError(f"catalog KPI {self.id!r} is context only: it takes no target or weight")
+        return self
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    kpis: tuple[Kpi, ...]
+
+    def get(self, kpi_id: str) -> Kpi:
+        for kpi in self.kpis:
+            if kpi.id == kpi_id:
+                return kpi
+        raise KeyError(kpi_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(k.id for k in self.kpis)
+
+
+def check_band(direction: str, target: float | None, amber: float | None, where: str) -> None:
+    """The amber threshold must sit on the worse side of the target, or status is undefined."""
+    if target is None:
+        return
+    if amber is None:
+        raise ValueError(f"{where}: a target needs an amber threshold")
+    if direction == "higher" and not amber < target:
+        raise ValueError(f"{where}: higher is better, so amber ({amber:g}) must be below target ({target:g})")
+    if direction == "lower" and not amber > target:
+        raise ValueError(f"{where}: lower is better, so amber ({amber:g}) must be above target ({target:g})")
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    try:
+        data = yaml.safe_load(text)
+        catalog = Catalog.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{source}: invalid KPI catalog:\n{exc}") from None
+    ids = catalog.ids
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{source}: a KPI id appears twice")
+    return catalog
+
+
+@lru_cache(maxsize=4)
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """The bundled catalog v1, or a catalog file with the same schema."""
+    if path is None:
+        text = resources.files("scorecard").joinpath("catalog.yml").read_text(encoding="utf-8")
+        return parse_catalog(text, "scorecard/catalog.yml")
+    path = Path(path)
+    return parse_catalog(path.read_text(encoding="utf-8"), str(path))

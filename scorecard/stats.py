@@ -1,0 +1,56 @@
+"""The scorecard's arithmetic as DuckDB macros, so every interval, status and score is computed
+set-based next to the data, one definition each (spec/kpis.md: Uncertainty, Status, Score).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+Z = 1.96
+
+MACROS = f"""
+-- Wilson score interval for k successes in n, in percent.
+CREATE OR REPLACE TEMP MACRO wilson_low(k, n) AS CASE WHEN n > 0 THEN 100 * (
+    (k / n + {Z}^2 / (2 * n)) - {Z} * sqrt((k / n) * (1 - k / n) / n + {Z}^2 / (4 * n^2))
+) / (1 + {Z}^2 / n) END;
+CREATE OR REPLACE TEMP MACRO wilson_high(k, n) AS CASE WHEN n > 0 THEN 100 * (
+    (k / n + {Z}^2 / (2 * n)) + {Z} * sqrt((k / n) * (1 - k / n) / n + {Z}^2 / (4 * n^2))
+) / (1 + {Z}^2 / n) END;
+
+-- Adjusted-Wald interval for a net score (Rocks 2016), clipped to -100..100.
+CREATE OR REPLACE TEMP MACRO nps_se(pro, det, n) AS sqrt((
+    (pro + 0.75) / (n + 3) + (det + 0.75) / (n + 3) - ((pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3))^2
+) / (n + 3));
+CREATE OR REPLACE TEMP MACRO nps_low(pro, det, n) AS CASE WHEN n > 0 THEN greatest(-100, 100 * (
+    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) - {Z} * nps_se(pro, det, n))) END;
+CREATE OR REPLACE TEMP MACRO nps_high(pro, det, n) AS CASE WHEN n > 0 THEN least(100, 100 * (
+    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) + {Z} * nps_se(pro, det, n))) END;
+
+-- Mean ± z·sd/√n from additive sums (sd with divisor n − 1); no interval below n = 2.
+CREATE OR REPLACE TEMP MACRO mean_half(s, ss, n) AS CASE WHEN n >= 2 THEN
+    {Z} * sqrt(greatest(0, (ss - s^2 / n) / (n - 1))) / sqrt(n) END;
+
+-- Status: the first that applies of no-data, low-n, no-target, then the colour.
+CREATE OR REPLACE TEMP MACRO kpi_status(direction, v, n, min_n, t, a) AS CASE
+    WHEN direction = 'context' THEN NULL
+    WHEN v IS NULL OR n = 0 THEN 'no-data'
+    WHEN n < min_n THEN 'low-n'
+    WHEN t IS NULL THEN 'no-target'
+    WHEN direction = 'higher' THEN CASE WHEN v >= t THEN 'green' WHEN v >= a THEN 'amber' ELSE 'red' END
+    ELSE CASE WHEN v <= t THEN 'green' WHEN v <= a THEN 'amber' ELSE 'red' END
+END;
+
+-- Attainment 0-100: 100 at the target, 50 at amber, 0 one band width beyond amber, linear between.
+-- Written for "higher"; a lower-is-better KPI is the same on negated values.
+CREATE OR REPLACE TEMP MACRO attainment(v, t, a) AS greatest(0, least(100,
+    CASE WHEN v >= t THEN 100 ELSE 50 + 50 * (v - a) / (t - a) END));
+CREATE OR REPLACE TEMP MACRO kpi_score(direction, v, t, a) AS CASE
+    WHEN direction = 'higher' THEN attainment(v, t, a)
+    WHEN direction = 'lower' THEN attainment(-v, -t, -a)
+END;
+"""
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the macros on a connection (temporary: they are not stored in the database file)."""
+    con.execute(MACROS)

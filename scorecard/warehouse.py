@@ -1,0 +1,176 @@
+"""The DuckDB warehouse: build it from an input folder, (re)compute the scorecard in it, open it.
+
+A build writes a new database file beside the old one and moves it into place only when every
+step succeeded, so a failed build never leaves a half-written database behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from . import __version__
+from .catalog import Catalog, load_catalog
+from .config import Config
+from .contract import TABLES
+from .errors import InputError, ScorecardError
+from .kpis import compute_measures, compute_periods
+from .loading import create_empty_raw, find_sources, inputs_sha256, load_raw
+from .scoring import compute_scores
+from .stats import install_macros
+from .validation import validate_all
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildSummary:
+    """What a build or compute did, for the closing line and for callers."""
+
+    database: Path
+    loaded: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    periods: int = 0
+    complete_periods: int = 0
+    units: int = 0
+    cutoff: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{sum(self.loaded.values()):,} rows loaded, {sum(self.quarantined.values()):,} quarantined, "
+            f"{self.periods} periods ({self.complete_periods} complete), {self.units} units, "
+            f"cut-off {self.cutoff:%Y-%m-%d %H:%M} → {self.database}"
+        )
+
+
+def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open a built scorecard database (read-only by default, so readers never block a build)."""
+    path = Path(database)
+    if not path.exists():
+        raise InputError(f"{path}: database not found; run `scorecard build` first")
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    # Timestamps without an offset are read in, and all others converted to, the reporting zone.
+    con.execute(f"SET TimeZone = '{config.timezone}'")
+    install_macros(con)
+
+
+def _cutoff(con: duckdb.DuckDBPyConnection, config: Config) -> datetime:
+    if config.cutoff is not None:
+        cutoff = config.cutoff
+        if cutoff.tzinfo is not None:
+            cutoff = cutoff.astimezone(ZoneInfo(config.timezone)).replace(tzinfo=None)
+        return cutoff
+    row = con.execute("""SELECT max(greatest(created_at, coalesce(first_response_at, created_at),
+                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
+    return row[0]
+
+
+def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+
+def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
+    """periods, measures, targets, results, priority from the clean tables already in `con`."""
+    cutoff = _cutoff(con, config)
+    compute_periods(con, cutoff)
+    compute_measures(con, cutoff)
+    progress("measures")
+    warnings = compute_scores(con, config, catalog)
+    progress("scores")
+    con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample')")
+    con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?)",
+                [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample)])
+    return warnings
+
+
+def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str]) -> BuildSummary:
+    meta = _meta(con)
+    loaded = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    quarantined = dict(con.execute("SELECT table_name, count(*) FROM quarantine GROUP BY 1").fetchall())
+    periods, complete = con.execute("SELECT count(*), count(*) FILTER (complete) FROM periods").fetchone()
+    return BuildSummary(
+        database=database,
+        loaded={t: loaded[t] + quarantined.get(t, 0) for t in loaded},
+        quarantined=quarantined,
+        periods=periods,
+        complete_periods=complete,
+        units=loaded["org_units"],
+        cutoff=datetime.fromisoformat(meta["cutoff"]),
+        warnings=warnings,
+    )
+
+
+def build(config: Config, data_dir: str | Path | None = None, database: str | Path | None = None,
+          catalog: Catalog | None = None, progress: Progress | None = None) -> BuildSummary:
+    """Load and validate every input table, compute the scorecard, and store it all in `database`."""
+    say = progress or (lambda _msg: None)
+    catalog = catalog or load_catalog()
+    data_dir = Path(data_dir or config.data)
+    database = Path(database or config.database)
+    sources = find_sources(data_dir)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    staging = database.with_name(f".{database.name}.building-{os.getpid()}")
+    _remove(staging)
+    try:
+        con = duckdb.connect(str(staging))
+        try:
+            _session(con, config)
+            for name in TABLES:
+                if name in sources:
+                    rows = load_raw(con, sources[name], config.columns.get(name, {}))
+                    say(f"read {sources[name].path.name}: {rows:,} rows")
+                else:
+                    create_empty_raw(con, name)
+            validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
+                         progress=lambda t: say(f"validated {t}"))
+            if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
+                raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
+            con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            con.execute("INSERT INTO meta VALUES ('timezone', ?), ('survey_window_days', ?), ('data_dir', ?), "
+                        "('inputs_sha256', ?), ('version', ?)",
+                        [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
+                         inputs_sha256(sources), __version__])
+            warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+            summary = summarize(con, database, warnings)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(staging, database)
+    except BaseException:
+        _remove(staging)
+        raise
+    return summary
+
+
+def recompute(config: Config, database: str | Path | None = None, catalog: Catalog | None = None,
+              progress: Progress | None = None) -> BuildSummary:
+    """Recompute results in an existing database, e.g. after changing targets or weights."""
+    say = progress or (lambda _msg: None)
+    catalog = catalog or load_catalog()
+    database = Path(database or config.database)
+    with connect(database, read_only=False) as con:
+        meta = _meta(con)
+        if meta.get("timezone") != config.timezone or meta.get("survey_window_days") != str(config.survey_window_days):
+            raise ScorecardError(
+                f"{database} was built with timezone {meta.get('timezone')} and survey_window_days "
+                f"{meta.get('survey_window_days')}; these settings change validation: run `scorecard build`"
+            )
+        _session(con, config)
+        warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+        return summarize(con, database, warnings)
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.exists():
+            p.unlink()
