@@ -1,4 +1,4 @@
-"""The `scorecard` command: build the warehouse, compute, export, make demo data.
+"""The `scorecard` command: build the warehouse, compute, export, publish, make demo data.
 
 Every expected failure is a ScorecardError, printed as one message with its exit code:
 2 for input data, 3 for configuration, 4 for publishing.
@@ -78,6 +78,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from .publish import publish
+
+    config = _config(args)
+    overrides = {k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v}
+    config = config.model_copy(update=overrides)
+    summary = publish(config, period=args.period or None, restate=args.restate or None, reason=args.reason,
+                      renderer=args.renderer, workers=args.workers, progress=Progress(args.quiet))
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(summary.line())
+    return 0
+
+
 def cmd_quarantine(args) -> int:
     from .warehouse import connect
 
@@ -119,6 +133,17 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="scorecard.csv", help="output file (default: scorecard.csv)")
     sp.add_argument("--period", help="one period YYYY-MM (default: all)")
     sp.set_defaults(func=cmd_export)
+
+    sp = with_config(sub.add_parser("publish", help="build, execute the notebooks and render the site and PDFs"))
+    sp.add_argument("--data", help="input folder (default: `data` in the configuration)")
+    sp.add_argument("--site", help="site folder (default: `site` in the configuration)")
+    sp.add_argument("--period", help="publish this period YYYY-MM (an incomplete one as provisional)")
+    sp.add_argument("--restate", metavar="PERIOD", help="publish a new revision of a published period")
+    sp.add_argument("--reason", help="why the period is restated (required with --restate)")
+    sp.add_argument("--renderer", choices=["quarto", "builtin"],
+                    help="rendering back end (default: $RENDERER, else quarto when installed, else builtin)")
+    sp.add_argument("--workers", type=int, help="notebook workers (default: one per core)")
+    sp.set_defaults(func=cmd_publish)
 
     sp = with_config(sub.add_parser("quarantine", help="count the rows set aside, per table and reason"))
     sp.set_defaults(func=cmd_quarantine)

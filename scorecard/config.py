@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,10 @@ class Config(BaseModel):
     data: Path = Path("data/demo")
     database: Path = Path("data/scorecard.duckdb")
     site: Path = Path("_site")
+    reports: Path = Path("reports")
+    notebooks: Path = Path("notebooks")
+    project: Path = Path("_quarto.yml")
+    workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     quadrants: Quadrants = Quadrants()
     escalation_periods: int = Field(default=2, ge=1)
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -81,11 +86,15 @@ class Config(BaseModel):
             raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as 'Europe/Paris')") from None
         return value
 
+    def fingerprint(self) -> str:
+        """Changes whenever a setting changes: a publish rebuilds the database when it does."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
     def resolve_paths(self, base: Path) -> "Config":
         """Paths in the file are relative to the file, not to wherever the command runs."""
         return self.model_copy(update={
             name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
-            for name in ("data", "database", "site")
+            for name in ("data", "database", "site", "reports", "notebooks", "project")
         })
 
 

@@ -87,9 +87,9 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     progress("measures")
     warnings = compute_scores(con, config, catalog)
     progress("scores")
-    con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample')")
-    con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?)",
-                [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample)])
+    con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
+    con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
+                [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
     return warnings
 
 

@@ -1,0 +1,212 @@
+"""Publishing: the warehouse's results → executed notebooks → the versioned site and its PDFs.
+
+One publish, under a lock: (re)build the database when the inputs or settings changed, choose
+the periods to publish (manifest.select), execute the notebooks for every new (period, unit)
+into `reports/`, render them into a staging copy of the site, add scorecard.csv files, the
+manifest and the navigation, then swap the staging copy in. Any failure leaves the published
+site as it was. Published periods are never re-executed nor re-rendered.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..catalog import load_catalog
+from ..config import Config
+from ..errors import PublishError
+from ..export import write_scorecard_csv
+from ..loading import find_sources, inputs_sha256
+from ..warehouse import build, connect
+from . import manifest as manifests
+from .execute import Job, execute
+from .nav import nav_js
+from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
+from .site import commit, publish_lock, staging
+
+Progress = Callable[[str], None]
+
+GLOBAL_PAGES = ("index", "history", "definitions", "data-quality")
+
+
+@dataclass
+class PublishSummary:
+    site: Path
+    published: list[manifests.Publication] = field(default_factory=list)
+    notebooks: int = 0
+    pages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        if not self.published and not self.pages:
+            return f"nothing to publish: {self.site} is up to date"
+        what = ", ".join(f"{p.period} r{p.revision}" + (" (provisional)" if p.provisional else "")
+                         for p in self.published) or "site pages only"
+        return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
+
+
+def _database_is_current(config: Config, inputs: str) -> bool:
+    if not Path(config.database).exists():
+        return False
+    with connect(config.database) as con:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    return meta.get("inputs_sha256") == inputs and meta.get("config_sha256") == config.fingerprint()
+
+
+def publish(config: Config, *, period: str | None = None, restate: str | None = None, reason: str | None = None,
+            renderer: str | None = None, workers: int | None = None,
+            progress: Progress | None = None) -> PublishSummary:
+    """Publish what is due (see manifest.select) into config.site."""
+    from ..render import Page, get_renderer
+
+    say = progress or (lambda _msg: None)
+    site = Path(config.site)
+    project_file = Path(config.project)
+    if not project_file.exists():
+        raise PublishError(f"{project_file}: project file not found (the site's title and navbar live there)")
+    summary = PublishSummary(site)
+    with publish_lock(site):
+        sources = find_sources(Path(config.data))
+        inputs = inputs_sha256(sources)
+        if _database_is_current(config, inputs):
+            say(f"database {config.database} is current")
+        else:
+            built = build(config, progress=say)
+            for warning in built.warnings:
+                say(f"warning: {warning}")
+            say(built.line())
+
+        manifest = manifests.load(site)
+        with connect(config.database) as con:
+            periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
+            units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
+            catalog_version = int(con.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()[0])
+        chosen, notes = manifests.select(manifest, periods, period=period, restate=restate, reason=reason)
+        summary.notes += notes
+        state = {"inputs_sha256": inputs, "config_sha256": config.fingerprint(), "catalog_version": catalog_version}
+        if not chosen and manifest.get("state") == state:
+            return summary
+        if not chosen and manifest["periods"]:
+            summary.notes += _restatement_candidates(config, site, manifest)
+
+        reports = Path(config.reports)
+        _clear(reports)
+        with staging(site) as stage:
+            published_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+            for pub in chosen:
+                manifest["periods"].append(_entry(pub, units, published_at, inputs, catalog_version))
+            manifest["state"] = state
+            if not manifest["periods"]:
+                raise PublishError("no complete period in the data yet: publish one with PERIOD=YYYY-MM (provisional)")
+            (stage / manifests.MANIFEST).write_text(manifests.dump(manifest), encoding="utf-8")
+
+            jobs, pages = _jobs(config, chosen, units, manifest, stage, reports, Page)
+            say(f"executing {len(jobs)} notebooks")
+            execute(jobs, workers=workers or config.workers, progress=say)
+            summary.notebooks = len(jobs)
+
+            backend = get_renderer(renderer)
+            say(f"rendering {len(pages)} pages with the {backend.name} renderer")
+            backend.render(project_file, reports, pages, stage, progress=say)
+            summary.pages = len(pages)
+
+            with connect(config.database) as con:
+                for pub in chosen:
+                    write_scorecard_csv(con, stage / scorecard_csv(pub.period, pub.revision), period=pub.period)
+            (stage / "assets").mkdir(exist_ok=True)
+            (stage / "assets" / "nav.js").write_text(nav_js(manifest), encoding="utf-8")
+            commit(stage, site)
+        summary.published = chosen
+    return summary
+
+
+def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, catalog_version: int) -> dict:
+    return {
+        "period": pub.period,
+        "revision": pub.revision,
+        "provisional": pub.provisional,
+        "reason": pub.reason,
+        "published_at": published_at,
+        "inputs_sha256": inputs,
+        "catalog_version": catalog_version,
+        "html": period_page(pub.period, pub.revision),
+        "scorecard_csv": scorecard_csv(pub.period, pub.revision),
+        "units": [
+            {"unit_id": unit_id, "unit_name": name,
+             "html": unit_page(pub.period, pub.revision, unit_id),
+             "pdf": unit_page(pub.period, pub.revision, unit_id, "pdf")}
+            for unit_id, name in units
+        ],
+    }
+
+
+def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, reports: Path, Page):
+    """Notebook jobs and the pages they become: every new (period, unit), then the site pages."""
+    notebooks = Path(config.notebooks)
+    database = str(Path(config.database).resolve())
+    jobs: list[Job] = []
+    pages = []
+
+    def add(template: str, page: str, parameters: dict, label: str, pdf: bool = False) -> None:
+        source = reports / (page.removesuffix(".html") + ".ipynb")
+        jobs.append(Job(notebooks / template, source, {"database": database, "root": root_from(page), **parameters},
+                        label))
+        pages.append(Page(source=source, html=True, pdf=pdf))
+
+    for pub in chosen:
+        previous_csv = ""
+        if pub.previous_revision:
+            previous_csv = str((stage / scorecard_csv(pub.period, pub.previous_revision)).resolve())
+        common = {"period": pub.period, "revision": pub.revision, "provisional": pub.provisional,
+                  "reason": pub.reason or "", "previous_csv": previous_csv}
+        add("period.ipynb", period_page(pub.period, pub.revision), common, f"period {pub.period} overview")
+        for unit_id, _name in units:
+            add("unit.ipynb", unit_page(pub.period, pub.revision, unit_id), {**common, "unit_id": unit_id},
+                f"unit {unit_id!r}, period {pub.period}", pdf=True)
+
+    latest = max(manifest["periods"], key=lambda e: (e["period"], e["revision"]))
+    add("period.ipynb", "index.html", {"period": latest["period"], "revision": latest["revision"],
+                                       "provisional": latest["provisional"], "reason": latest.get("reason") or "",
+                                       "previous_csv": "",
+                                       "period_root": period_dir(latest["period"], latest["revision"]) + "/"},
+        "home page")
+    manifest_path = str((stage / manifests.MANIFEST).resolve())
+    add("history.ipynb", "history.html", {"manifest": manifest_path}, "history page")
+    add("definitions.ipynb", "definitions.html", {}, "definitions page")
+    add("data_quality.ipynb", "data-quality.html", {}, "data-quality page")
+    return jobs, pages
+
+
+def _restatement_candidates(config: Config, site: Path, manifest: dict) -> list[str]:
+    """Published periods whose numbers the current data would change: frozen, but worth a word."""
+    import tempfile
+
+    changed = []
+    with connect(config.database) as con, tempfile.TemporaryDirectory() as tmp:
+        for entry in manifest["periods"]:
+            if entry is not manifests.latest(manifest, entry["period"]):
+                continue
+            published = site / entry["scorecard_csv"]
+            fresh = Path(tmp) / "fresh.csv"
+            write_scorecard_csv(con, fresh, period=entry["period"])
+            if published.exists() and published.read_bytes() != fresh.read_bytes():
+                changed.append(entry["period"])
+    if not changed:
+        return []
+    return [f"the data now gives different numbers for published period(s) {', '.join(sorted(changed))}; they "
+            f"stay frozen. To publish corrected numbers: make publish RESTATE={sorted(changed)[-1]} REASON=\"...\""]
+
+
+def _clear(reports: Path) -> None:
+    """reports/ holds this run's executed notebooks only (and the failed one, if a run fails)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    for child in reports.iterdir():
+        if child.name == ".gitkeep":
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
