@@ -43,9 +43,9 @@ SELECT period, unit_id,
     sum(handle_time_s / 60) AS aht_sum,
     sum((handle_time_s / 60) ^ 2) AS aht_sumsq,
     count(*) FILTER (sla_minutes IS NOT NULL AND (first_response_at IS NOT NULL
-        OR created_at + sla_minutes * INTERVAL 1 MINUTE < $cutoff)) AS sla_n,
+        OR elapsed_s(created_at, $cutoff::TIMESTAMP) > sla_minutes * 60)) AS sla_n,
     count(*) FILTER (sla_minutes IS NOT NULL
-        AND epoch(first_response_at - created_at) <= sla_minutes * 60) AS sla_yes
+        AND elapsed_s(created_at, first_response_at) <= sla_minutes * 60) AS sla_yes
 FROM i GROUP BY ALL
 """
 
@@ -100,9 +100,9 @@ GROUP BY ALL
 MEDIANS_SQL = """
 CREATE OR REPLACE TEMP TABLE rolled_medians AS
 SELECT strftime(i.created_at, '%Y-%m') AS period, t.ancestor_id AS unit_id,
-    median(epoch(i.first_response_at - i.created_at) / 60) AS frt_median,
+    median(elapsed_s(i.created_at, i.first_response_at) / 60) AS frt_median,
     count(i.first_response_at) AS frt_n,
-    median(epoch(i.resolved_at - i.created_at) / 3600) AS resolution_median,
+    median(elapsed_s(i.created_at, i.resolved_at) / 3600) AS resolution_median,
     count(i.resolved_at) AS resolution_n
 FROM interactions i JOIN unit_tree t ON t.unit_id = i.unit_id
 GROUP BY ALL

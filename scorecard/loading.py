@@ -65,10 +65,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _scan(path: Path) -> str:
+def _scan(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     if path.suffix.lower() == ".parquet":
         return f"read_parquet({_literal(str(path))})"
-    return f"read_csv({_literal(str(path))}, header = true, all_varchar = true)"
+    # The delimiter is sniffed, but quoting is pinned to RFC 4180 ("..." with "" inside): left to
+    # the sniffer, an unterminated quote silently turns quoting off and the file is misread.
+    delimiter = con.execute("SELECT Delimiter FROM sniff_csv(?)", [str(path)]).fetchone()[0]
+    return (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, "
+            f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"')")
 
 
 def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: str) -> dict[str, str]:
@@ -103,8 +107,8 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
 def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[str, str]) -> int:
     """Create raw_<table>: the contract's columns as text, in the file's row order."""
     table = TABLES[source.table]
-    scan = _scan(source.path)
     try:
+        scan = _scan(con, source.path)
         found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
         renamed = map_columns(table, found, mapping, source.path.name)
         select = ", ".join(
@@ -116,6 +120,8 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
         con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
     except duckdb.Error as exc:
         first_line = str(exc).strip().splitlines()[0]
+        if source.path.suffix.lower() == ".csv" and "sniffing" in first_line:
+            first_line += ' (expected comma- or semicolon-separated values quoted with "; is a quote left open?)'
         raise InputError(f"{source.path}: cannot read the file as {table.name}: {first_line}") from None
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
 

@@ -56,7 +56,8 @@ ORDER BY r.kpi_id, r.period
 """
 
 RANKING_SQL = """
-SELECT u.unit_id, u.unit_name, u.depth, u.is_leaf, u.sort_path,
+SELECT u.unit_id, u.unit_name, u.depth, u.is_leaf,
+       row_number() OVER (ORDER BY u.sort_path) AS tree_order,
        cur.value AS composite, prev.value AS previous_composite, cur.n AS kpis_scored,
        rank() OVER (ORDER BY cur.value DESC NULLS LAST) AS rank
 FROM org_units u
@@ -67,7 +68,7 @@ ORDER BY cur.value DESC NULLS LAST, u.sort_path
 """
 
 HEAT_SQL = """
-SELECT u.unit_id, u.unit_name, u.sort_path, c.kpi_id, c.name, c.sort_order, r.value, coalesce(r.status, '') AS status
+SELECT u.unit_id, u.unit_name, c.kpi_id, c.name, c.sort_order, r.value, coalesce(r.status, '') AS status
 FROM results r JOIN org_units u USING (unit_id) JOIN catalog c USING (kpi_id)
 WHERE r.period = $period AND (r.weight > 0 OR r.target IS NOT NULL)
 ORDER BY u.sort_path, c.sort_order

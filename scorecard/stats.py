@@ -9,6 +9,10 @@ import duckdb
 Z = 1.96
 
 MACROS = f"""
+-- Seconds elapsed between two local (reporting time zone) timestamps. Read back as instants
+-- in the session's time zone, so a span across a daylight-saving change is its real length.
+CREATE OR REPLACE TEMP MACRO elapsed_s(t0, t1) AS epoch(t1::TIMESTAMPTZ) - epoch(t0::TIMESTAMPTZ);
+
 -- Wilson score interval for k successes in n, in percent.
 CREATE OR REPLACE TEMP MACRO wilson_low(k, n) AS CASE WHEN n > 0 THEN 100 * (
     (k / n + {Z}^2 / (2 * n)) - {Z} * sqrt((k / n) * (1 - k / n) / n + {Z}^2 / (4 * n^2))

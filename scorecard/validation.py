@@ -29,8 +29,12 @@ def _text(col: str) -> str:
 
 
 def _ts(col: str) -> str:
-    """ISO 8601 with an offset is converted to the session (reporting) time zone; without, kept as is."""
-    return f"try_cast({_text(col)} AS TIMESTAMPTZ)::TIMESTAMP"
+    """ISO 8601 with an offset is converted to the session (reporting) time zone; without, kept as is.
+
+    Only text starting with a YYYY-MM-DD date is cast: DuckDB also accepts 'infinity' and 'epoch',
+    which are not ISO 8601 and would stretch the periods to the year 9999."""
+    return (f"CASE WHEN regexp_matches({_text(col)}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+            f"THEN try_cast({_text(col)} AS TIMESTAMPTZ)::TIMESTAMP END")
 
 
 def _num(col: str) -> str:

@@ -19,7 +19,7 @@ from . import __version__
 from .catalog import Catalog, load_catalog
 from .config import Config
 from .contract import TABLES
-from .errors import InputError, ScorecardError
+from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
 from .loading import create_empty_raw, find_sources, inputs_sha256, load_raw
 from .scoring import compute_scores
@@ -60,7 +60,12 @@ def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
 
 def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     # Timestamps without an offset are read in, and all others converted to, the reporting zone.
-    con.execute(f"SET TimeZone = '{config.timezone}'")
+    try:
+        con.execute(f"SET TimeZone = '{config.timezone}'")
+    except duckdb.Error:
+        # Python's zoneinfo (which validated the setting) knows a few names DuckDB does not
+        raise ConfigError(f"timezone: unknown time zone {config.timezone!r} "
+                          "(expected an IANA name such as 'Europe/Paris')") from None
     install_macros(con)
 
 

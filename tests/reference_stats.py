@@ -1,0 +1,79 @@
+"""Independent reference implementations of spec/kpis.md's arithmetic, in plain Python.
+
+They are written from the spec's formulas, not from the engine's SQL, so a test comparing the
+two catches a mistake in either.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+Z = 1.96
+
+
+def local(ts: str, tz: str) -> datetime:
+    """An ISO 8601 text as an aware datetime in the reporting zone (no offset = already in it)."""
+    dt = datetime.fromisoformat(ts)
+    zone = ZoneInfo(tz)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=zone)
+    return dt.astimezone(zone)
+
+
+def period(ts: str, tz: str) -> str:
+    return local(ts, tz).strftime("%Y-%m")
+
+
+def elapsed_s(start: str, end: str, tz: str) -> float:
+    """Real seconds between two timestamps (in UTC: same-tzinfo subtraction would be naive)."""
+    return (local(end, tz).astimezone(timezone.utc) - local(start, tz).astimezone(timezone.utc)).total_seconds()
+
+
+def wilson(k: int, n: int, z: float = Z) -> tuple[float, float]:
+    """Wilson score interval in percent (Wilson 1927)."""
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denom = 1 + z * z / n
+    return 100 * (centre - half) / denom, 100 * (centre + half) / denom
+
+
+def net_score(scores: list[int]) -> tuple[float, int, int, int]:
+    """NPS: (value, promoters, detractors, n)."""
+    pro = sum(1 for s in scores if s >= 9)
+    det = sum(1 for s in scores if s <= 6)
+    n = len(scores)
+    return 100 * (pro - det) / n, pro, det, n
+
+
+def adjusted_wald(pro: int, det: int, n: int, z: float = Z) -> tuple[float, float]:
+    """Rocks (2016) adjusted-Wald interval for a net score, as written in spec/kpis.md."""
+    n_adj = n + 3
+    p = (pro + 0.75) / n_adj
+    d = (det + 0.75) / n_adj
+    se = math.sqrt((p + d - (p - d) ** 2) / n_adj)
+    low = 100 * ((p - d) - z * se)
+    high = 100 * ((p - d) + z * se)
+    return max(-100.0, low), min(100.0, high)
+
+
+def mean_interval(values: list[float], z: float = Z) -> tuple[float, float | None, float | None]:
+    """(mean, low, high): mean ± z·sd/√n with the sample sd; no interval below n = 2."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None, None
+    half = z * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def attainment(direction: str, value: float, target: float, amber: float) -> float:
+    """Score 0-100: 100 at/beyond target, 50 at amber, 0 one band width beyond amber."""
+    band = abs(target - amber)
+    # distance towards "better", in band widths, measured from amber
+    better = (value - amber) if direction == "higher" else (amber - value)
+    if (direction == "higher" and value >= target) or (direction == "lower" and value <= target):
+        return 100.0
+    return max(0.0, min(100.0, 50 + 50 * better / band))

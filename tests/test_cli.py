@@ -1,0 +1,123 @@
+"""The `scorecard` command line: exit codes, one-line errors, progress and warnings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scorecard_fixtures import PARIS, Inputs, assert_one_error_line, ix
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _ready(inputs: Inputs) -> Inputs:
+    inputs.add("interactions", ix("a", "2026-01-05 10:00", first="2026-01-05 10:20"), ix("b", "2026-02-05 10:00"))
+    inputs.write()
+    return inputs
+
+
+def _subprocess(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "scorecard.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_input_error_in_a_subprocess_exits_2_with_one_line(tmp_path):
+    proc = _subprocess(tmp_path, "-q", "build", "--data", "missing", "--db", "db.duckdb")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert_one_error_line(proc.stderr, "missing", "input folder not found")
+
+
+def test_config_error_in_a_subprocess_exits_3(tmp_path):
+    (tmp_path / "bad.yml").write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    proc = _subprocess(tmp_path, "build", "--config", "bad.yml", "--data", ".", "--db", "db.duckdb")
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("error: bad.yml: invalid configuration")
+    assert "timezone" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_build_prints_progress_and_a_summary_line(inputs, cli):
+    _ready(inputs)
+    code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
+    assert code == 0, err
+    assert out.startswith("8 rows loaded, 0 quarantined, 2 periods (1 complete), 6 units, cut-off 2026-02-05 10:00")
+    assert err == ""   # -q: no progress lines, no warnings
+    from scorecard.cli import main
+    assert main(["build", "--data", str(inputs.dir), "--db", str(inputs.database)]) == 0
+
+
+def test_progress_lines_without_quiet(inputs, tmp_path, monkeypatch, capsys):
+    from scorecard.cli import main
+    _ready(inputs)
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--data", str(inputs.dir), "--db", str(inputs.database)]) == 0
+    err = capsys.readouterr().err
+    assert "read interactions.csv: 2 rows" in err and "validated interactions" in err and "computed scores" in err
+
+
+def test_warnings_go_to_stderr(inputs, cli, tmp_path):
+    _ready(inputs)
+    config = tmp_path / "seven.yml"
+    config.write_text("targets:\n  - {kpi: ces, weight: 5}\n", encoding="utf-8")
+    code, out, err = cli("build", "--config", config, "--data", inputs.dir, "--db", inputs.database)
+    assert code == 0
+    assert err.startswith("warning: 7 KPIs carry weight")
+    assert "rows loaded" in out
+
+
+def test_config_errors_exit_3(inputs, cli, tmp_path):
+    _ready(inputs)
+    cases = {
+        "unknown.yml": ("colour: blue\n", "colour: unknown key"),
+        "unit.yml": ("targets:\n  - {kpi: csat, unit: Atlantis, target: 90, amber: 85}\n", "unknown unit 'Atlantis'"),
+        "amber.yml": ("targets:\n  - {kpi: csat, target: 90, amber: 95}\n", "amber (95) must be below target (90)"),
+    }
+    for name, (text, fragment) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        code, out, err = cli("build", "--config", tmp_path / name, "--data", inputs.dir, "--db", inputs.database)
+        assert code == 3, (name, err)
+        assert err.startswith("error: ") and fragment in err and "Traceback" not in err
+        assert not inputs.database.exists()
+    code, _, err = cli("build", "--config", tmp_path / "absent.yml", "--data", inputs.dir, "--db", inputs.database)
+    assert code == 3 and "configuration file not found" in err
+
+
+def test_default_config_is_the_one_in_the_working_directory(inputs, cli, tmp_path):
+    _ready(inputs)
+    (tmp_path / "scorecard.yml").write_text(
+        f"data: {inputs.dir}\ndatabase: here.duckdb\ntimezone: Europe/Paris\n", encoding="utf-8")
+    code, out, err = cli("build")
+    assert code == 0, err
+    assert (tmp_path / "here.duckdb").exists()
+    from scorecard.warehouse import connect
+    with connect(tmp_path / "here.duckdb") as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone() == ("Europe/Paris",)
+
+
+def test_compute_export_and_quarantine_commands(inputs, cli, tmp_path):
+    _ready(inputs)
+    assert cli("build", "--data", inputs.dir, "--db", inputs.database)[0] == 0
+    config = tmp_path / "targets.yml"
+    config.write_text("targets:\n  - {kpi: frt_median, target: 10, amber: 15}\nmin_sample: 1\n", encoding="utf-8")
+    code, out, err = cli("compute", "--config", config, "--db", inputs.database)
+    assert code == 0, err
+    assert "rows loaded" in out
+    from scorecard.warehouse import connect
+    with connect(inputs.database) as con:
+        row = con.execute("SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? "
+                          "AND kpi_id = 'frt_median'", [PARIS]).fetchone()
+    assert row == (10, "red")   # 20 minutes against 10/15
+    code, out, _ = cli("quarantine", "--db", inputs.database)
+    assert (code, out.strip()) == (0, "no rows quarantined")
+    code, out, _ = cli("export", "--db", inputs.database, "--out", tmp_path / "s.csv", "--period", "2026-01")
+    assert code == 0 and out.startswith("90 rows →")
+
+
+def test_commands_on_a_missing_database_exit_2(cli, tmp_path):
+    for command in (["export", "--out", "x.csv"], ["quarantine"], ["compute"]):
+        code, out, err = cli(*command, "--db", tmp_path / "none.duckdb")
+        assert code == 2, command
+        assert_one_error_line(err, "none.duckdb", "database not found", "scorecard build")
