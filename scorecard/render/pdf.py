@@ -1,0 +1,135 @@
+"""One A4 PDF per document with Typst (python ``typst`` module, in-process).
+
+The page is written as Typst directly from the notebook outputs; only Markdown goes through
+pandoc (Markdown cells and ``text/markdown`` outputs, one pandoc call per page, with every
+other output passed as a raw Typst block). Per output the first available of:
+
+- ``text/x-typst``: raw Typst from :mod:`scorecard.display` (tables, KPI cards);
+- ``image/svg+xml`` (vector charts), ``image/png``/``image/jpeg``: written beside the ``.typ``
+  and placed with ``sc-image`` (natural size, at most the text width);
+- ``text/markdown``;
+- ``text/plain``: a raw block through ``typst_str`` (escaped, cannot inject Typst).
+
+The page template (``scorecard/templates/scorecard.typ``) sets paper and margins (from
+``_quarto.yml``), fonts, sticky headings and ``set document(date: none)`` so the PDF carries
+no timestamp: the same notebook renders to byte-identical PDFs.
+
+``typst.Compiler`` objects are not thread-safe: one per thread (:func:`_compiler`).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import tempfile
+import threading
+from pathlib import Path
+
+from ..display import typst_str
+from . import RenderError
+from .document import Document, Markdown, Output
+from .html import TEMPLATES
+from .pandoc import convert, raw_block
+from .project import Site
+
+TYPST_TEMPLATE = TEMPLATES / "scorecard.typ"
+_local = threading.local()
+_SVG_SIZE = re.compile(r"<svg\b[^>]*?\bwidth=\"([\d.]+)(px)?\"", re.DOTALL)
+_LANG = re.compile(r"[a-z]{2,3}")
+
+
+def _compiler():
+    import typst
+
+    compiler = getattr(_local, "compiler", None)
+    if compiler is None:
+        compiler = _local.compiler = typst.Compiler()
+    return compiler
+
+
+def _natural_width_pt(mime: str, raw: bytes) -> float:
+    """Image width in pt at 96 px/in (plotly/kaleido sizes are CSS px); 480 pt if unknown."""
+    px = None
+    if mime == "image/svg+xml":
+        m = _SVG_SIZE.search(raw[:2000].decode("utf-8", "replace"))
+        px = float(m.group(1)) if m else None
+    elif mime == "image/png" and raw[:8] == b"\x89PNG\r\n\x1a\n":
+        px = struct.unpack(">I", raw[16:20])[0]
+    return round(px * 0.75, 2) if px else 480.0
+
+
+_EXT = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Markdown | None:
+    """Typst for one output (Markdown for text/markdown); image bytes are added to ``files``."""
+    d = out.data
+    if isinstance(d.get("text/x-typst"), str):
+        return d["text/x-typst"]
+    for mime, ext in _EXT.items():
+        if isinstance(d.get(mime), str):
+            raw = d[mime].encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(d[mime])
+            name = f"output-{index:04d}.{ext}"
+            files[name] = raw
+            return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt)\n"
+    if isinstance(d.get("text/markdown"), str):
+        return Markdown(d["text/markdown"])
+    if isinstance(d.get("text/plain"), str) and d["text/plain"].strip():
+        text = d["text/plain"].rstrip("\n")
+        return (
+            "#block(width: 100%, inset: 5pt, fill: luma(244), radius: 2pt)"
+            f"[#raw(block: true, {typst_str(text)})]\n"
+        )
+    return None
+
+
+def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, bytes]]:
+    """The Typst source of the page and the files (images) it needs."""
+    files: dict[str, bytes] = {}
+    parts: list[str] = []
+    for i, block in enumerate(doc.blocks):
+        item = block if isinstance(block, Markdown) else output_typst(block, i, files)
+        if item is None:
+            continue
+        if isinstance(item, Markdown):
+            parts.append("\n\n" + item.text + "\n\n")
+        else:
+            parts.append(raw_block(item, "typst"))
+    markdown = "".join(parts)
+    body = convert(markdown, "typst", where) if markdown.strip() else ""
+    margin = ", ".join(f"{k}: {v}" for k, v in site.margin.items())  # validated lengths
+    lang = site.lang.split("-")[0].lower()
+    args = [
+        f"title: {typst_str(doc.title or '')}",
+        f"title-block: {'true' if doc.title_from_meta else 'false'}",
+        f"site: {typst_str(site.title) if site.title else 'none'}",
+        f"paper: {typst_str(site.paper)}",
+        f"margin: ({margin},)",
+        f"lang: {typst_str(lang if _LANG.fullmatch(lang) else 'en')}",
+    ]
+    if doc.subtitle:
+        args.append(f"subtitle: {typst_str(doc.subtitle)}")
+    if doc.date:
+        args.append(f"date: {typst_str(doc.date)}")
+    source = (
+        '#import "scorecard.typ": *\n'
+        f"#show: scorecard.with({', '.join(args)})\n\n"
+        f"{body}"
+    )
+    return source, files
+
+
+def compile_pdf(source: str, files: dict[str, bytes], where: str) -> bytes:
+    """Compile the page in a private temporary folder (template + images + main.typ)."""
+    with tempfile.TemporaryDirectory(prefix="scorecard-typst-") as tmp:
+        root = Path(tmp)
+        (root / "scorecard.typ").write_bytes(TYPST_TEMPLATE.read_bytes())
+        for name, data in files.items():
+            (root / name).write_bytes(data)
+        main = root / "main.typ"
+        main.write_text(source, encoding="utf-8")
+        try:
+            return _compiler().compile(input=str(main), root=str(root), format="pdf")
+        except Exception as exc:  # typst raises RuntimeError / TypstError with the diagnostics
+            raise RenderError(f"{where}: Typst could not compile the PDF: {exc}") from exc
