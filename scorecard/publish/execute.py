@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import subprocess
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +81,7 @@ def execute(jobs: Iterable[Job], workers: int | None = None,
         futures = {pool.submit(_run, job): job for job in jobs}
         pending = set(futures)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 error = future.exception()
                 if error is not None:
