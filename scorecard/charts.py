@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 GREEN_BAND = "rgba(46, 160, 67, 0.10)"
 AMBER_BAND = "rgba(230, 160, 0, 0.14)"
@@ -30,55 +31,108 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 260) -> go.F
     return fig
 
 
-def trend_figure(df: pd.DataFrame, name: str, kpi_unit: str, direction: str, min_sample: int = 30) -> go.Figure:
-    """One KPI over the last periods: value line, 95% interval band, target line, status bands.
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
 
-    df: reportdata.trend rows for one KPI (period, value, ci_low, ci_high, target, amber, n, status).
-    """
-    df = df.sort_values("period")
+
+def _zones(direction: str, target: float, amber: float) -> list[tuple[float, float, str]]:
+    if direction == "higher":
+        return [(target, math.inf, GREEN_BAND), (amber, target, AMBER_BAND), (-math.inf, amber, RED_BAND)]
+    return [(-math.inf, target, GREEN_BAND), (target, amber, AMBER_BAND), (amber, math.inf, RED_BAND)]
+
+
+def _add_trend(fig: go.Figure, df: pd.DataFrame, name: str, direction: str, min_sample: int,
+               row: int | None = None, col: int | None = None) -> None:
+    """One KPI's panel: status bands, interval band, target step line, values, low-n markers,
+    and the rolling 3-month line when df has one."""
+    where = dict(row=row, col=col) if row else {}
     periods = list(df["period"])
-    fig = go.Figure()
-    values = [v for v in df["value"] if v is not None and not pd.isna(v)]
     target = df["target"].dropna().iloc[-1] if df["target"].notna().any() else None
     amber = df["amber"].dropna().iloc[-1] if df["amber"].notna().any() else None
-    lows = [v for v in df["ci_low"] if v is not None and not pd.isna(v)]
-    highs = [v for v in df["ci_high"] if v is not None and not pd.isna(v)]
-    span = values + lows + highs + [x for x in (target, amber) if x is not None]
+    span = [v for c in ("value", "ci_low", "ci_high", "target", "amber") if c in df for v in df[c] if not _missing(v)]
     if span:
         lo, hi = min(span), max(span)
         pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1)
         y0, y1 = lo - pad, hi + pad
         if target is not None and amber is not None:
-            if direction == "higher":
-                zones = [(target, math.inf, GREEN_BAND), (amber, target, AMBER_BAND), (-math.inf, amber, RED_BAND)]
-            else:
-                zones = [(-math.inf, target, GREEN_BAND), (target, amber, AMBER_BAND), (amber, math.inf, RED_BAND)]
-            for z0, z1, colour in zones:
+            for z0, z1, colour in _zones(direction, target, amber):
                 a, b = max(z0, y0), min(z1, y1)
                 if a < b:
-                    fig.add_hrect(y0=a, y1=b, fillcolor=colour, line_width=0, layer="below")
-        fig.update_yaxes(range=[y0, y1])
+                    fig.add_hrect(y0=a, y1=b, fillcolor=colour, line_width=0, layer="below", **where)
+        fig.update_yaxes(range=[y0, y1], **where)
     if df["ci_low"].notna().any():
         fig.add_trace(go.Scatter(x=periods, y=df["ci_high"], mode="lines", line=dict(width=0),
-                                 hoverinfo="skip", connectgaps=False))
+                                 hoverinfo="skip", connectgaps=False), **where)
         fig.add_trace(go.Scatter(x=periods, y=df["ci_low"], mode="lines", line=dict(width=0), fill="tonexty",
                                  fillcolor="rgba(31, 78, 121, 0.15)", hoverinfo="skip", connectgaps=False,
-                                 name="95% interval"))
+                                 name="95% interval"), **where)
     if target is not None:
         fig.add_trace(go.Scatter(x=periods, y=df["target"], mode="lines", name="target",
-                                 line=dict(color=TARGET, width=1.5, dash="dash", shape="hv")))
+                                 line=dict(color=TARGET, width=1.5, dash="dash", shape="hv")), **where)
+    if "rolling3" in df and df["rolling3"].notna().any():
+        fig.add_trace(go.Scatter(x=periods, y=df["rolling3"], mode="lines", name="rolling 3 months",
+                                 line=dict(color="#777777", width=1.5, dash="dot"),
+                                 hovertemplate="%{x}: %{y:.1f} (3 months)<extra></extra>"), **where)
     low_n = df["n"] < min_sample
     fig.add_trace(go.Scatter(
         x=periods, y=df["value"], mode="lines+markers", name=name, connectgaps=False,
-        line=dict(color=LINE, width=2.2),
-        marker=dict(size=[9 if small else 7 for small in low_n],
+        line=dict(color=LINE, width=2),
+        marker=dict(size=[8 if small else 6 for small in low_n],
                     symbol=["circle-open" if small else "circle" for small in low_n],
                     color=LINE, line=dict(width=1.5, color=LINE)),
         customdata=df["n"], hovertemplate="%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
-    ))
-    unit_label = {"%": "%", "points": "points", "minutes": "minutes", "hours": "hours"}.get(kpi_unit, kpi_unit)
-    subtitle = " · dashed: target · open marker: low n" if target is not None else " · open marker: low n"
-    return _layout(fig, f"{name}<span style='font-size:11px;color:#555'>{subtitle}</span>", unit_label)
+    ), **where)
+
+
+def trends_figure(trends: pd.DataFrame, kpis: list[dict], min_sample: int = 30) -> go.Figure:
+    """Small multiples: one panel per KPI (kpis: dicts with kpi_id, name, kpi_unit, direction),
+    two columns, shared period axis. One figure, so the PDF needs one image export, not six."""
+    cols = 2 if len(kpis) > 1 else 1
+    rows = max(1, math.ceil(len(kpis) / cols))
+    titles = [f"{k['name']} ({k['kpi_unit']})" for k in kpis]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.42 / rows,
+                        horizontal_spacing=0.09)
+    for i, k in enumerate(kpis):
+        df = trends[trends["kpi_id"] == k["kpi_id"]].sort_values("period")
+        _add_trend(fig, df, k["name"], k["direction"], min_sample, row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(type="category", gridcolor="#f0f0f0", tickangle=-45, tickfont=dict(size=9))
+    fig.update_yaxes(gridcolor="#e5e5e5", zeroline=False, tickfont=dict(size=9))
+    fig.update_annotations(font=dict(size=11))
+    fig.update_layout(height=60 + 210 * rows, width=760, margin=dict(l=44, r=12, t=36, b=40), font=FONT,
+                      plot_bgcolor="white", paper_bgcolor="white", showlegend=False)
+    return fig
+
+
+QUADRANT_COLOURS = {"fix now": "#a1161a", "maintain": "#17692c", "monitor": "#8a5300", "low priority": "#555555"}
+QUADRANT_SYMBOLS = {"fix now": "x", "maintain": "circle", "monitor": "triangle-up", "low priority": "square"}
+
+
+def priority_figure(df: pd.DataFrame, importance_split: float, gap_split: float,
+                    title: str = "Priority matrix") -> go.Figure:
+    """Importance (weight share) against gap (100 − score) with the quadrant lines; each KPI
+    labelled; quadrants told by marker shape as well as colour. df: kpi name, importance, gap, quadrant."""
+    fig = go.Figure()
+    x_max = max([importance_split * 2, *df["importance"].tolist()]) * 1.15 if len(df) else importance_split * 2
+    for quadrant, colour in QUADRANT_COLOURS.items():
+        part = df[df["quadrant"] == quadrant]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["importance"], y=part["gap"], mode="markers+text", name=quadrant, text=part["name"],
+            textposition="top center", textfont=dict(size=10),
+            marker=dict(size=11, color=colour, symbol=QUADRANT_SYMBOLS[quadrant], line=dict(width=1, color="white")),
+            hovertemplate="%{text}: importance %{x:.0f}%, gap %{y:.0f}<extra>" + quadrant + "</extra>",
+        ))
+    fig.add_vline(x=importance_split, line=dict(color="#666", width=1, dash="dash"))
+    fig.add_hline(y=gap_split, line=dict(color="#666", width=1, dash="dash"))
+    for x, y, label, anchor in ((x_max, 100, "FIX NOW", "right"), (0, 100, "MONITOR", "left"),
+                                (x_max, 0, "MAINTAIN", "right"), (0, 0, "LOW PRIORITY", "left")):
+        fig.add_annotation(x=x, y=y, text=label, showarrow=False, xanchor=anchor,
+                           yanchor="top" if y == 100 else "bottom", font=dict(size=10, color="#666"))
+    fig = _layout(fig, title, "gap (100 − score)", height=380)
+    fig.update_xaxes(type="linear", range=[0, x_max], title="importance (% of weight)")
+    fig.update_yaxes(range=[-4, 106])
+    return fig
 
 
 def composite_bar_figure(df: pd.DataFrame, title: str = "Composite score by unit") -> go.Figure:

@@ -182,7 +182,8 @@ class Col:
             thousands separators, floats with one decimal, missing values as ``na``).
     status: name of the row field holding THIS cell's status (green, amber, red, low-n,
             no-data, no-target): the cell gets the status fill and symbol (a heat-table cell).
-    kind:   "value" or "status": a status column shows symbol + word for the status in ``key``.
+    kind:   "value", "status" (symbol + word for the status in ``key``) or "spark" (``key``
+            holds a list of numbers, None for gaps: drawn as a small inline line chart).
     width:  Typst column width ("auto", "1fr", "22mm"); default auto.
     """
 
@@ -197,8 +198,8 @@ class Col:
     def __post_init__(self) -> None:
         if self.align not in ("left", "right", "center"):
             raise ValueError(f"Col({self.key!r}): align must be left, right or center")
-        if self.kind not in ("value", "status"):
-            raise ValueError(f"Col({self.key!r}): kind must be 'value' or 'status'")
+        if self.kind not in ("value", "status", "spark"):
+            raise ValueError(f"Col({self.key!r}): kind must be 'value', 'status' or 'spark'")
         if self.width is not None and not re.fullmatch(
             r"auto|\d+(\.\d+)?(fr|pt|mm|cm|in|em|%)", self.width
         ):
@@ -238,6 +239,7 @@ class _Cell:
     style: StatusStyle | None
     status_word: bool  # show the status word (status columns)
     align: str
+    spark: str = ""  # an inline SVG line chart (spark columns)
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,9 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
                 style = status_style(row.get(c.key))
                 text = style.label if style else na
                 cells.append(_Cell(text, style, True, c.align))
+            elif c.kind == "spark":
+                values = row.get(c.key) or []
+                cells.append(_Cell(spark_text(values), None, False, c.align, sparkline_svg(values)))
             else:
                 style = status_style(row.get(c.status)) if c.status else None
                 cells.append(_Cell(_format(row.get(c.key), c.fmt, na), style, False, c.align))
@@ -276,8 +281,58 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
 
 
 # --------------------------------------------------------------------------- table renderers
+def _numbers(values: Sequence[Any]) -> list[float | None]:
+    return [None if _is_missing(v) else float(v) for v in values]
+
+
+def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16) -> str:
+    """A tiny line chart as SVG (numbers only: nothing from the data reaches the markup).
+    Gaps break the line; the last point is marked."""
+    points = _numbers(values)
+    known = [v for v in points if v is not None]
+    if len(known) < 2:
+        return ""
+    lo, hi = min(known), max(known)
+    span = (hi - lo) or 1.0
+    step = (width - 4) / max(len(points) - 1, 1)
+    segments, current, last = [], [], None
+    for i, v in enumerate(points):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        last = (2 + i * step, 2 + (height - 4) * (1 - (v - lo) / span))
+        current.append(last)
+    if current:
+        segments.append(current)
+    lines = "".join(
+        '<polyline fill="none" stroke="#1f4e79" stroke-width="1.4" points="'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg) + '"/>'
+        for seg in segments
+    )
+    dot = f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2" fill="#1f4e79"/>' if last else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{lines}{dot}</svg>')
+
+
+_BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+
+
+def spark_text(values: Sequence[Any]) -> str:
+    """The same trend as block characters, for text and Markdown outputs."""
+    points = _numbers(values)
+    known = [v for v in points if v is not None]
+    if len(known) < 2:
+        return ""
+    lo, span = min(known), (max(known) - min(known)) or 1.0
+    return "".join(" " if v is None else _BLOCKS[round((v - lo) / span * 7)] for v in points)
+
+
 def _html_cell(cell: _Cell, tag: str = "td") -> str:
     classes = [f"align-{cell.align}"]
+    if cell.spark:
+        return f'<{tag} class="{" ".join(classes)} spark" aria-label="trend">{cell.spark}</{tag}>'
     attrs = ""
     content = html.escape(cell.text)
     if cell.style is not None:
@@ -329,6 +384,8 @@ def _rgb(color: str) -> str:
 
 
 def _typst_cell(cell: _Cell) -> str:
+    if cell.spark:
+        return f"[#box(image(bytes({typst_str(cell.spark)}), format: \"svg\", height: 0.9em))]"
     if cell.style is None:
         return f"[{typst_escape(cell.text)}]"
     s = cell.style

@@ -87,6 +87,7 @@ WITH weighted AS (
     WHERE r.kpi_id <> 'composite' AND r.target IS NOT NULL AND r.score IS NOT NULL AND w.total_weight > 0
 )
 SELECT period, unit_id, kpi_id, importance, gap, weight = 0 AS tracked,
+    importance_split, $gap_split AS gap_split,
     CASE WHEN importance >= importance_split AND gap >= $gap_split THEN 'fix now'
          WHEN importance >= importance_split THEN 'maintain'
          WHEN gap >= $gap_split THEN 'monitor'
