@@ -49,7 +49,9 @@ __all__ = [
     "md_escape",
     "show_chart",
     "show_kpi_cards",
+    "show_list",
     "show_markdown",
+    "show_page_break",
     "show_status_legend",
     "show_table",
     "status_style",
@@ -592,6 +594,20 @@ def show_kpi_cards(cards: Sequence[Mapping[str, Any]]) -> None:
 def show_markdown(text: str) -> None:
     """Display Markdown (trusted text; pass data through :func:`md_escape`)."""
     _display({"text/markdown": text, "text/plain": text})
+
+
+def show_page_break() -> None:
+    """Start a new page in the PDF; nothing on the site."""
+    _display({"text/html": "", TYPST_MIME: "#pagebreak(weak: true)\n", "text/plain": ""})
+
+
+def show_list(items: Iterable[str], empty: str = "") -> None:
+    """A bullet list of data-derived lines (escaped), or ``empty`` (trusted) when there are none."""
+    items = list(items)
+    if items:
+        show_markdown("\n".join(f"- {md_escape(item)}" for item in items))
+    elif empty:
+        show_markdown(empty)
 
 
 # --------------------------------------------------------------------------- charts
