@@ -58,7 +58,8 @@ def _add_trend(fig: go.Figure, df: pd.DataFrame, name: str, direction: str, min_
             for z0, z1, colour in _zones(direction, target, amber):
                 a, b = max(z0, y0), min(z1, y1)
                 if a < b:
-                    fig.add_hrect(y0=a, y1=b, fillcolor=colour, line_width=0, layer="below", **where)
+                    fig.add_hrect(y0=a, y1=b, fillcolor=colour, line_width=0, layer="below",
+                                  exclude_empty_subplots=False, **where)
         fig.update_yaxes(range=[y0, y1], **where)
     if df["ci_low"].notna().any():
         fig.add_trace(go.Scatter(x=periods, y=df["ci_high"], mode="lines", line=dict(width=0),
@@ -113,13 +114,15 @@ def priority_figure(df: pd.DataFrame, importance_split: float, gap_split: float,
     labelled; quadrants told by marker shape as well as colour. df: kpi name, importance, gap, quadrant."""
     fig = go.Figure()
     x_max = max([importance_split * 2, *df["importance"].tolist()]) * 1.15 if len(df) else importance_split * 2
+    df = df.sort_values(["gap", "importance"]).assign(
+        label_at=[("top center", "bottom center")[i % 2] for i in range(len(df))])
     for quadrant, colour in QUADRANT_COLOURS.items():
         part = df[df["quadrant"] == quadrant]
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
             x=part["importance"], y=part["gap"], mode="markers+text", name=quadrant, text=part["name"],
-            textposition="top center", textfont=dict(size=10),
+            textposition=part["label_at"].tolist(), textfont=dict(size=10),
             marker=dict(size=11, color=colour, symbol=QUADRANT_SYMBOLS[quadrant], line=dict(width=1, color="white")),
             hovertemplate="%{text}: importance %{x:.0f}%, gap %{y:.0f}<extra>" + quadrant + "</extra>",
         ))

@@ -227,6 +227,7 @@ def _set_title(doc: Document) -> None:
         if isinstance(text, str):
             h1 = first_h1(text)
             if h1:
-                doc.title = h1
+                # the page title is plain text: undo Markdown's backslash escapes
+                doc.title = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", h1)
                 return
     doc.title = doc.path.stem
