@@ -11,6 +11,7 @@ REASON ?=
 RENDERER ?=
 PORT   ?= 8000
 BENCH_INTERACTIONS ?= 10000000
+BENCH_SIZE ?=
 
 PUBLISH_ARGS = --config $(CONFIG) $(if $(DATA),--data "$(DATA)") $(if $(SITE),--site "$(SITE)") \
 	$(if $(PERIOD),--period $(PERIOD)) $(if $(RESTATE),--restate $(RESTATE) --reason "$(REASON)") \
@@ -49,8 +50,9 @@ serve:
 	@echo "serving $(or $(SITE),_site) on http://localhost:$(PORT)/"
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(or $(SITE),_site)
 
+# make bench: 10M interactions (or BENCH_INTERACTIONS=N); make bench BENCH_SIZE=small: a quick 200k run
 bench: setup
-	$(BIN)/python -m scorecard.bench --interactions $(BENCH_INTERACTIONS)
+	$(BIN)/python -m scorecard.bench $(if $(filter small,$(BENCH_SIZE)),--small,--interactions $(BENCH_INTERACTIONS))
 
 clean:
 	rm -rf _site reports/* data/demo data/*.duckdb tests/.cache .pytest_cache
