@@ -41,48 +41,50 @@ def _zones(direction: str, target: float, amber: float) -> list[tuple[float, flo
     return [(-math.inf, target, GREEN_BAND), (target, amber, AMBER_BAND), (amber, math.inf, RED_BAND)]
 
 
-def _add_trend(fig: go.Figure, df: pd.DataFrame, name: str, direction: str, min_sample: int,
-               row: int | None = None, col: int | None = None) -> None:
-    """One KPI's panel: status bands, interval band, target step line, values, low-n markers,
-    and the rolling 3-month line when df has one."""
-    where = dict(row=row, col=col) if row else {}
+def _trend_panel(df: pd.DataFrame, name: str, direction: str, min_sample: int,
+                 axis: str = "") -> tuple[list[go.Scatter], list[dict], list[float] | None]:
+    """One KPI's panel on axes x{axis}/y{axis}: traces (interval band, target step line, rolling
+    3-month line when df has one, values with low-n markers), status-band shapes, y range.
+    Shapes are plain dicts added in one go: plotly's add_hrect per band costs ~30 ms each."""
     periods = list(df["period"])
     target = df["target"].dropna().iloc[-1] if df["target"].notna().any() else None
     amber = df["amber"].dropna().iloc[-1] if df["amber"].notna().any() else None
     span = [v for c in ("value", "ci_low", "ci_high", "target", "amber") if c in df for v in df[c] if not _missing(v)]
+    shapes, y_range = [], None
     if span:
         lo, hi = min(span), max(span)
         pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1)
-        y0, y1 = lo - pad, hi + pad
+        y_range = [lo - pad, hi + pad]
         if target is not None and amber is not None:
             for z0, z1, colour in _zones(direction, target, amber):
-                a, b = max(z0, y0), min(z1, y1)
+                a, b = max(z0, y_range[0]), min(z1, y_range[1])
                 if a < b:
-                    fig.add_hrect(y0=a, y1=b, fillcolor=colour, line_width=0, layer="below",
-                                  exclude_empty_subplots=False, **where)
-        fig.update_yaxes(range=[y0, y1], **where)
+                    shapes.append(dict(type="rect", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=a, y1=b,
+                                       fillcolor=colour, line_width=0, layer="below"))
+    traces = []
     if df["ci_low"].notna().any():
-        fig.add_trace(go.Scatter(x=periods, y=df["ci_high"], mode="lines", line=dict(width=0),
-                                 hoverinfo="skip", connectgaps=False), **where)
-        fig.add_trace(go.Scatter(x=periods, y=df["ci_low"], mode="lines", line=dict(width=0), fill="tonexty",
+        traces.append(go.Scatter(x=periods, y=df["ci_high"], mode="lines", line=dict(width=0),
+                                 hoverinfo="skip", connectgaps=False))
+        traces.append(go.Scatter(x=periods, y=df["ci_low"], mode="lines", line=dict(width=0), fill="tonexty",
                                  fillcolor="rgba(31, 78, 121, 0.15)", hoverinfo="skip", connectgaps=False,
-                                 name="95% interval"), **where)
+                                 name="95% interval"))
     if target is not None:
-        fig.add_trace(go.Scatter(x=periods, y=df["target"], mode="lines", name="target",
-                                 line=dict(color=TARGET, width=1.5, dash="dash", shape="hv")), **where)
+        traces.append(go.Scatter(x=periods, y=df["target"], mode="lines", name="target",
+                                 line=dict(color=TARGET, width=1.5, dash="dash", shape="hv")))
     if "rolling3" in df and df["rolling3"].notna().any():
-        fig.add_trace(go.Scatter(x=periods, y=df["rolling3"], mode="lines", name="rolling 3 months",
+        traces.append(go.Scatter(x=periods, y=df["rolling3"], mode="lines", name="rolling 3 months",
                                  line=dict(color="#777777", width=1.5, dash="dot"),
-                                 hovertemplate="%{x}: %{y:.1f} (3 months)<extra></extra>"), **where)
+                                 hovertemplate="%{x}: %{y:.1f} (3 months)<extra></extra>"))
     low_n = df["n"] < min_sample
-    fig.add_trace(go.Scatter(
+    traces.append(go.Scatter(
         x=periods, y=df["value"], mode="lines+markers", name=name, connectgaps=False,
         line=dict(color=LINE, width=2),
         marker=dict(size=[8 if small else 6 for small in low_n],
                     symbol=["circle-open" if small else "circle" for small in low_n],
                     color=LINE, line=dict(width=1.5, color=LINE)),
         customdata=df["n"], hovertemplate="%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
-    ), **where)
+    ))
+    return traces, shapes, y_range
 
 
 def trends_figure(trends: pd.DataFrame, kpis: list[dict], min_sample: int = 30) -> go.Figure:
@@ -93,14 +95,24 @@ def trends_figure(trends: pd.DataFrame, kpis: list[dict], min_sample: int = 30) 
     titles = [f"{k['name']} ({k['kpi_unit']})" for k in kpis]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.42 / rows,
                         horizontal_spacing=0.09)
+    traces, rows_of, cols_of, shapes = [], [], [], []
     for i, k in enumerate(kpis):
         df = trends[trends["kpi_id"] == k["kpi_id"]].sort_values("period")
-        _add_trend(fig, df, k["name"], k["direction"], min_sample, row=i // cols + 1, col=i % cols + 1)
+        axis = "" if i == 0 else str(i + 1)
+        panel, bands, y_range = _trend_panel(df, k["name"], k["direction"], min_sample, axis)
+        traces += panel
+        rows_of += [i // cols + 1] * len(panel)
+        cols_of += [i % cols + 1] * len(panel)
+        shapes += bands
+        if y_range:
+            fig.layout[f"yaxis{axis}"].range = y_range
+    if traces:
+        fig.add_traces(traces, rows=rows_of, cols=cols_of)
     fig.update_xaxes(type="category", gridcolor="#f0f0f0", tickangle=-45, tickfont=dict(size=9))
     fig.update_yaxes(gridcolor="#e5e5e5", zeroline=False, tickfont=dict(size=9))
     fig.update_annotations(font=dict(size=11))
-    fig.update_layout(height=60 + 210 * rows, width=760, margin=dict(l=44, r=12, t=36, b=40), font=FONT,
-                      plot_bgcolor="white", paper_bgcolor="white", showlegend=False)
+    fig.update_layout(shapes=shapes, height=60 + 210 * rows, width=760, margin=dict(l=44, r=12, t=36, b=40),
+                      font=FONT, plot_bgcolor="white", paper_bgcolor="white", showlegend=False)
     return fig
 
 

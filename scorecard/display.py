@@ -664,19 +664,19 @@ def _deterministic_svg(svg: bytes, name: str) -> bytes:
 
 
 def _with_trace_uids(fig: Any, name: str) -> Any:
-    """A copy of ``fig`` whose traces without ``uid`` get one derived from ``name`` (plotly.js
-    otherwise draws a random uid into the SVG's class names)."""
+    """``fig`` with a uid derived from ``name`` on each trace that has none (plotly.js otherwise
+    draws a random uid into the SVG's class names). Set in place: copying a figure with many
+    traces costs more than the export."""
     try:
         import plotly.graph_objects as go
     except ImportError:  # pragma: no cover
         return fig
     if not isinstance(fig, go.Figure):
         return fig
-    copy = go.Figure(fig)
-    for i, trace in enumerate(copy.data):
+    for i, trace in enumerate(fig.data):
         if getattr(trace, "uid", None) is None:
             trace.uid = hashlib.sha1(f"trace:{name}:{i}".encode()).hexdigest()[:6]
-    return copy
+    return fig
 
 
 def chart_bundle(
@@ -691,6 +691,7 @@ def chart_bundle(
     import plotly.io as pio
 
     div_id = chart_id(name)
+    fig = _with_trace_uids(fig, name)
     html_div = pio.to_html(
         fig,
         include_plotlyjs=False,
@@ -702,7 +703,7 @@ def chart_bundle(
     bundle = {"text/html": f'<div class="chart" data-chart="{html.escape(str(name))}">{html_div}</div>'}
     if static:
         _ensure_kaleido()
-        svg = pio.to_image(_with_trace_uids(fig, name), format="svg", width=width, height=height)
+        svg = pio.to_image(fig, format="svg", width=width, height=height)
         bundle["image/svg+xml"] = _deterministic_svg(svg, name).decode("utf-8")
     bundle["text/plain"] = f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"
     return bundle
