@@ -146,7 +146,7 @@ def priority_figure(df: pd.DataFrame, importance_split: float, gap_split: float,
                            yanchor="top" if y == 100 else "bottom", font=dict(size=10, color="#666"))
     fig = _layout(fig, title, "gap (100 − score)", height=380)
     fig.update_xaxes(type="linear", range=[0, x_max], title="importance (% of weight)")
-    fig.update_yaxes(range=[-4, 106])
+    fig.update_yaxes(range=[-12, 108])
     return fig
 
 
