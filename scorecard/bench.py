@@ -23,9 +23,12 @@ Steps:
    database recomputed with a ``cutoff`` at the newest period's start, so that period is
    still incomplete), then the monthly publish (recomputed without the cutoff: one new
    period, every unit, HTML + PDF), then a re-publish with nothing changed;
-5. peak memory: ``getrusage`` of this process and of its largest waited-for descendant, and a
-   sampled total over the whole process tree (this process, notebook workers, kernels,
-   Chromium) every half second, counted as PSS so shared pages are not counted twice.
+5. peak memory: the larger of ``getrusage(RUSAGE_SELF).ru_maxrss`` (DuckDB runs in this process)
+   and a sampled total over the whole process tree (this process, notebook workers, kernels,
+   Chromium) every half second, counted as PSS so shared pages are not counted twice;
+   ``RUSAGE_CHILDREN`` is recorded but not used (see :func:`run`). The same sampler records
+   how many CPU cores other processes on the machine took during each step: a busy machine
+   inflates every timing.
 """
 
 from __future__ import annotations
@@ -182,12 +185,12 @@ def source() -> dict:
             done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return None
-        return done.stdout.strip() if done.returncode == 0 else None
+        return done.stdout if done.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
+    commit = (git("rev-parse", "HEAD") or "").strip() or None
     changed = git("status", "--porcelain", "--", "scorecard", "notebooks", "_quarto.yml") if commit else None
     return {"path": str(root), "commit": commit,
-            "uncommitted": [line[3:] for line in changed.splitlines()] if changed else []}
+            "uncommitted": [line[3:] for line in changed.splitlines() if line.strip()] if changed else []}
 
 
 _MEDIAN_CALL = re.compile(r"\b(median|quantile_cont|quantile_disc|quantile)\s*\(", re.IGNORECASE)
@@ -302,9 +305,9 @@ class Log:
         self(f"== {message}")
 
 
-def _children(pid_parent: dict[int, int], root: int) -> list[int]:
+def _descendants(table: dict[int, tuple[int, int]], root: int) -> list[int]:
     kids: dict[int, list[int]] = {}
-    for pid, ppid in pid_parent.items():
+    for pid, (ppid, _ticks) in table.items():
         kids.setdefault(ppid, []).append(pid)
     out, todo = [], [root]
     while todo:
@@ -314,7 +317,8 @@ def _children(pid_parent: dict[int, int], root: int) -> list[int]:
     return out
 
 
-def _process_table() -> dict[int, int]:
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU clock ticks of the process and its reaped children)."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -323,7 +327,8 @@ def _process_table() -> dict[int, int]:
             with open(f"/proc/{entry}/stat", "rb") as fh:
                 stat = fh.read()
             # the command name may hold spaces and parentheses: fields start after the last ')'
-            table[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            fields = stat[stat.rindex(b")") + 2:].split()
+            table[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))  # utime stime cutime cstime
         except (OSError, ValueError, IndexError):
             continue
     return table
@@ -344,21 +349,50 @@ def _pss_bytes(pid: int) -> int:
         return 0
 
 
-class TreeMemory:
-    """Samples the summed PSS of this process and all its descendants every `interval` s."""
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (all cores) since boot, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class StepUsage:
+    """What one step of the run used, sampled: memory of our process tree, CPU of ours and others'."""
+
+    peak_bytes: int = 0
+    peak_processes: int = 0
+    wall_s: float = 0.0
+    our_cpu_s: float = 0.0
+    machine_cpu_s: float = 0.0
+
+    def as_dict(self) -> dict:
+        others = max(0.0, self.machine_cpu_s - self.our_cpu_s)
+        wall = self.wall_s or 1.0
+        return {"peak_pss_bytes": self.peak_bytes, "peak_processes": self.peak_processes,
+                "wall_s": round(self.wall_s, 1), "our_cores": round(self.our_cpu_s / wall, 2),
+                "other_processes_cores": round(others / wall, 2)}
+
+
+class Sampler:
+    """Every `interval` s: the summed PSS of this process and all its descendants (notebook
+    workers, kernels, Chromium), and CPU time, ours (tree, reaped children included) and the
+    whole machine's, so each step can say how much CPU other processes took meanwhile."""
 
     def __init__(self, interval: float = 0.5):
         self.interval = interval
-        self.peak = 0
-        self.peak_processes = 0
-        self.peak_step = ""
-        self.step = ""
-        self.available = Path("/proc/self/stat").exists()
+        self.available = Path("/proc/self/stat").exists() and Path("/proc/stat").exists()
+        self.steps: dict[str, StepUsage] = {}
+        self._step = ""
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-memory", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._last: tuple[float, float, float] | None = None  # wall, our cpu, machine cpu
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> "Sampler":
         if self.available:
+            self._last = self._cpu()
             self._thread.start()
         return self
 
@@ -366,18 +400,53 @@ class TreeMemory:
         self._stop.set()
         if self.available:
             self._thread.join()
+            self.sample()
 
-    def sample(self) -> int:
-        pids = _children(_process_table(), os.getpid())
-        total = sum(_pss_bytes(p) for p in pids)
-        if total > self.peak:
-            self.peak, self.peak_processes, self.peak_step = total, len(pids), self.step
-        return total
+    @property
+    def step(self) -> str:
+        return self._step
+
+    @step.setter
+    def step(self, name: str) -> None:
+        if self.available:
+            self.sample()  # close the previous step
+        with self._lock:
+            self._step = name
+
+    def _cpu(self) -> tuple[float, float, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        table = _process_table()
+        me = os.getpid()
+        ours = sum(table[p][1] for p in _descendants(table, me) if p != me and p in table) / ticks
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            usage = resource.getrusage(who)
+            ours += usage.ru_utime + usage.ru_stime
+        return time.perf_counter(), ours, _machine_busy_s()
+
+    def sample(self) -> None:
+        with self._lock:
+            table = _process_table()
+            pids = _descendants(table, os.getpid())
+            total = sum(_pss_bytes(p) for p in pids)
+            usage = self.steps.setdefault(self._step, StepUsage())
+            if total > usage.peak_bytes:
+                usage.peak_bytes, usage.peak_processes = total, len(pids)
+            now = self._cpu()
+            if self._last is not None:
+                usage.wall_s += now[0] - self._last[0]
+                usage.our_cpu_s += max(0.0, now[1] - self._last[1])
+                usage.machine_cpu_s += max(0.0, now[2] - self._last[2])
+            self._last = now
+
+    @property
+    def peak(self) -> tuple[int, str, int]:
+        """(bytes, step, processes) of the highest sample."""
+        step, usage = max(self.steps.items(), key=lambda kv: kv[1].peak_bytes, default=("", StepUsage()))
+        return usage.peak_bytes, step, usage.peak_processes
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.interval):
             self.sample()
-            self._stop.wait(self.interval)
 
 
 def rusage_memory() -> dict:
@@ -451,7 +520,7 @@ def run(opts: Options, log: Log | None = None) -> dict:
     steps: list[Step] = []
     details: dict = {}
 
-    with TreeMemory() as tree:
+    with Sampler() as tree:
         # 1. demo data ---------------------------------------------------------------------
         tree.step = "generate"
         log.step("1/5 demo data")
@@ -520,14 +589,22 @@ def run(opts: Options, log: Log | None = None) -> dict:
             steps += publish_steps(opts, config, log, tree, details)
 
     memory = rusage_memory()
-    memory.update({"tree_peak_pss_bytes": tree.peak, "tree_peak_processes": tree.peak_processes,
-                   "tree_peak_step": tree.peak_step, "tree_sampled": tree.available})
-    peak = max(memory["tree_peak_pss_bytes"], memory["self_maxrss_bytes"], memory["children_maxrss_bytes"])
+    tree_peak, peak_step, peak_processes = tree.peak
+    memory.update({"tree_peak_pss_bytes": tree_peak, "tree_peak_processes": peak_processes,
+                   "tree_peak_step": peak_step, "tree_sampled": tree.available,
+                   "steps": {name: usage.as_dict() for name, usage in tree.steps.items() if name}})
+    # RUSAGE_CHILDREN is left out of the peak: on Linux a child started by fork + exec inherits
+    # the parent's high-water mark, so after the build every worker and kernel reports at least
+    # the build's RSS, whatever it used itself.
+    peak = max(tree_peak, memory["self_maxrss_bytes"])
     memory["peak_bytes"] = peak
-    memory_note = (f"max of: sampled total PSS of the whole process tree (this process + notebook workers + kernels "
-                   f"+ Chromium) {tree.peak / GB:.2f} GB at step '{tree.peak_step}' ({tree.peak_processes} "
-                   f"processes); getrusage ru_maxrss self {memory['self_maxrss_bytes'] / GB:.2f} GB, largest "
-                   f"waited-for descendant (RUSAGE_CHILDREN) {memory['children_maxrss_bytes'] / GB:.2f} GB")
+    per_step = ", ".join(f"{name} {u.peak_bytes / GB:.2f}" for name, u in tree.steps.items() if name)
+    memory_note = (f"max of (a) the summed PSS of the whole process tree (this process + notebook workers + kernels "
+                   f"+ Chromium), sampled every 0.5 s: {tree_peak / GB:.2f} GB, in step '{peak_step}' "
+                   f"({peak_processes} processes; per step GB: {per_step}) and (b) getrusage RUSAGE_SELF ru_maxrss "
+                   f"(this process: DuckDB builds and computes in it) {memory['self_maxrss_bytes'] / GB:.2f} GB. "
+                   f"RUSAGE_CHILDREN ru_maxrss {memory['children_maxrss_bytes'] / GB:.2f} GB is not used: a child "
+                   f"started by fork + exec inherits the parent's high-water mark on Linux")
     at_full = opts.interactions >= FULL_INTERACTIONS
     steps.append(Step("memory", "peak memory of the run", None, peak / GB, "GB",
                       f"≤ {MEMORY_TARGET_GB:g} GB" + ("" if at_full else " (at 10M)"),
@@ -539,7 +616,7 @@ def run(opts: Options, log: Log | None = None) -> dict:
                             finished_at=finished_at)
 
 
-def publish_steps(opts: Options, config, log: Log, tree: TreeMemory, details: dict) -> list[Step]:
+def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict) -> list[Step]:
     import duckdb
 
     from .publish import publish
@@ -684,7 +761,21 @@ def report(doc: dict) -> str:
     head = (f"scorecard bench: {s['interactions']:,} interactions, {s['months']} months, {s['teams']} leaf teams "
             f"({s['units']} units), seed {s['seed']}; {doc['machine']['cpus']} cores, "
             f"{doc['machine']['memory_gb']} GB, duckdb {doc['machine']['duckdb']}")
-    return head + "\n\n" + format_table(Step(**st) for st in doc["steps"])
+    return head + "\n\n" + format_table(Step(**st) for st in doc["steps"]) + "\n" + machine_load(doc)
+
+
+def machine_load(doc: dict) -> str:
+    """Per step: CPU cores this benchmark used and cores taken by OTHER processes meanwhile."""
+    steps = doc["memory"].get("steps") or {}
+    if not steps:
+        return ""
+    cells = [f"{name} {u['our_cores']:.1f}/{u['other_processes_cores']:.1f}" for name, u in steps.items()]
+    line = "CPU cores used by this run / by other processes, per step: " + ", ".join(cells)
+    busiest = max(u["other_processes_cores"] for u in steps.values())
+    if busiest >= 0.25:
+        line += (f"\nWARNING: other processes took up to {busiest:.1f} of {doc['machine']['cpus']} cores during "
+                 f"the run: the timings above are inflated by that much contention")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:

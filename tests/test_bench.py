@@ -91,8 +91,21 @@ def test_a_tiny_run_writes_a_valid_results_document(tmp_path: Path, capsys):
     assert keys == ["generate", "load", "validate", "load_validate", "build", "compute", "floor", "memory"]
     assert doc["size"]["units"] == 14 and doc["details"]["compute"]["medians"] == 2
     assert all(s["seconds"] is None or s["seconds"] >= 0 for s in doc["steps"])
+    assert set(doc["memory"]["steps"]) == {"generate", "build", "compute"}
+    assert doc["memory"]["peak_bytes"] >= doc["memory"]["self_maxrss_bytes"] > 0
     out = capsys.readouterr().out
     assert "compute all KPIs" in out and "results →" in out
     broken = {**doc, "steps": [{**doc["steps"][0], "met": "yes"}]}
     with pytest.raises(ValueError):
         bench.check_results(broken)
+
+
+def test_machine_load_warns_when_other_processes_competed():
+    doc = {"machine": {"cpus": 2}, "memory": {"steps": {
+        "build": {"our_cores": 1.9, "other_processes_cores": 0.1},
+        "monthly publish": {"our_cores": 1.5, "other_processes_cores": 1.2}}}}
+    text = bench.machine_load(doc)
+    assert "build 1.9/0.1" in text and "monthly publish 1.5/1.2" in text
+    assert "WARNING" in text and "1.2 of 2 cores" in text
+    doc["memory"]["steps"]["monthly publish"]["other_processes_cores"] = 0.0
+    assert "WARNING" not in bench.machine_load(doc)
