@@ -33,23 +33,24 @@ NAV_SCRIPT = r"""
       if (unit) return p.units[unit] || null;
       return p.html;
     }
-    function link(p, label) {
+    function link(p, label, kind) {
       var href = target(p);
       if (!href) return null;
       var a = document.createElement("a");
-      a.href = root + href; a.textContent = label; a.className = "nav-" + label.split(" ")[0].toLowerCase();
+      a.href = root + href; a.textContent = label; a.className = "nav-" + kind;
+      if (kind === "prev" || kind === "next") a.rel = kind;
       return a;
     }
     var box = document.getElementById("period-links") || meta;
-    var prev = i > 0 ? link(periods[i - 1], "← " + periods[i - 1].period) : null;
-    var next = i >= 0 && i < periods.length - 1 ? link(periods[i + 1], periods[i + 1].period + " →") : null;
+    var prev = i > 0 ? link(periods[i - 1], "← " + periods[i - 1].period, "prev") : null;
+    var next = i >= 0 && i < periods.length - 1 ? link(periods[i + 1], periods[i + 1].period + " →", "next") : null;
     if (prev) { box.appendChild(document.createTextNode(" · ")); box.appendChild(prev); }
     if (next) { box.appendChild(document.createTextNode(" · ")); box.appendChild(next); }
     if (i >= 0 && periods[i].revision > revision) {
       var note = document.createElement("p");
       note.className = "newer-revision";
       note.appendChild(document.createTextNode("A newer revision of " + period + " exists: "));
-      var a = link(periods[i], "revision " + periods[i].revision);
+      var a = link(periods[i], "revision " + periods[i].revision, "newer");
       if (a) note.appendChild(a);
       meta.appendChild(note);
     }
