@@ -168,11 +168,15 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, reports: P
                 f"unit {unit_id!r}, period {pub.period}", pdf=True)
 
     latest = max(manifest["periods"], key=lambda e: (e["period"], e["revision"]))
-    add("period.ipynb", "index.html", {"period": latest["period"], "revision": latest["revision"],
-                                       "provisional": latest["provisional"], "reason": latest.get("reason") or "",
-                                       "previous_csv": "",
-                                       "period_root": period_dir(latest["period"], latest["revision"]) + "/"},
-        "home page")
+    # The home page shows the latest period's published numbers: executed when that revision is
+    # published, then frozen with it (data changed without a restatement must not reach it).
+    if any((p.period, p.revision) == (latest["period"], latest["revision"]) for p in chosen) \
+            or not (stage / "index.html").exists():
+        add("period.ipynb", "index.html", {"period": latest["period"], "revision": latest["revision"],
+                                           "provisional": latest["provisional"], "reason": latest.get("reason") or "",
+                                           "previous_csv": "",
+                                           "period_root": period_dir(latest["period"], latest["revision"]) + "/"},
+            "home page")
     manifest_path = str((stage / manifests.MANIFEST).resolve())
     add("history.ipynb", "history.html", {"manifest": manifest_path}, "history page")
     add("definitions.ipynb", "definitions.html", {}, "definitions page")
