@@ -40,15 +40,19 @@ BASE_CONFIG = ROOT / "scorecard.yml"
 
 # the units kept from the demo's 12 (fewer notebooks per period); two get hostile names
 UNITS = ("Northwind Service", "EMEA", "EMEA/Berlin Tier 1", "EMEA/Madrid Retención", "Americas",
-         "Americas/Toronto Tier 1")
+         "Americas/Toronto Tier 1")   # before RENAMED
 PERIODS = ("2026-09", "2026-10")   # published by the session fixture, oldest first
 LATEST = PERIODS[-1]
 END_MONTH, MONTHS, TEAMS, INTERACTIONS, SEED = "2026-10", 14, 8, 6000, 5
 
+# a unit id with quotes, markup, an entity, '#', a backslash and an accent (file names, papermill
+# parameters, data attributes, nav.js, CSV and JSON all carry unit ids)
+HOSTILE_ID = 'Americas/Toronto "T1" <b>&amp;</b> #x \\ é'
+RENAMED = {"Americas/Toronto Tier 1": HOSTILE_ID}
 # unit_id -> hostile unit_name: HTML, Typst code/markup, Markdown, backslash, brackets
 HOSTILE_NAMES = {
     "EMEA/Berlin Tier 1": '<script>alert(1)</script> </table> #import "x": * Berlin',
-    "Americas/Toronto Tier 1": '#{panic()} *bold* $x$ @ref \\ ] [ _u_ <img src=x onerror="window.__pwned=1"> &amp; Toronto',
+    HOSTILE_ID: '#{panic()} *bold* $x$ @ref \\ ] [ _u_ <img src=x onerror="window.__pwned=1"> &amp; Toronto',
 }
 COMMENT_UNIT = "EMEA/Berlin Tier 1"   # its survey comments in LATEST are replaced by these
 HOSTILE_COMMENTS = [
@@ -175,6 +179,19 @@ def prune_units(data: Path, keep: set[str]) -> None:
             _write_csv(path, header, kept)
 
 
+def rename_units(data: Path, renamed: dict[str, str]) -> None:
+    """Give units new ids in every input file (unit_id and parent_id columns)."""
+    for path in sorted(data.glob("*.csv")):
+        header, rows = _read_csv(path)
+        columns = [c for c in ("unit_id", "parent_id") if c in header]
+        if not columns:
+            continue
+        for row in rows:
+            for column in columns:
+                row[column] = renamed.get(row[column], row[column])
+        _write_csv(path, header, rows)
+
+
 def make_hostile(data: Path) -> None:
     """Rename two units with hostile names; give COMMENT_UNIT's survey responses of LATEST hostile
     comments and personal data (and make a few of them unhappy, so the reports pick them)."""
@@ -299,6 +316,7 @@ def inputs(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("inputs") / "data"
     generate(data, interactions=INTERACTIONS, seed=SEED, end_month=END_MONTH, months=MONTHS, teams=TEAMS)
     prune_units(data, set(UNITS))
+    rename_units(data, RENAMED)
     make_hostile(data)
     return data
 

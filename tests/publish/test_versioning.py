@@ -241,6 +241,57 @@ def test_a_publish_in_progress_blocks_another(tmp_path, published: Published):
     assert lock.read_text() == str(os.getpid()), "someone else's lock is left alone"
 
 
+def test_a_failed_render_leaves_the_site_as_it_was(published: Published, tmp_path, monkeypatch):
+    """Rendering fails after writing part of its output into the staging copy: none of it, nor the
+    new manifest or nav.js, reaches the site."""
+    import scorecard.publish as publishing
+    import scorecard.render as render
+    from scorecard.errors import ScorecardError
+    from scorecard.render import RenderError
+
+    ws = copy_workspace(published.ws, tmp_path)
+    before = tree_hashes(ws.site)
+
+    class HalfRenderer:
+        name = "half"
+
+        def render(self, project_file, source_dir, pages, output_dir, progress=None):
+            for page in pages[:3]:
+                out = Path(output_dir) / Path(page.source).relative_to(source_dir).with_suffix(".html")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text("half-written", encoding="utf-8")
+            raise RenderError("periods/x.ipynb: Typst could not compile the PDF: boom")
+
+    monkeypatch.setattr(publishing, "execute", lambda jobs, **kwargs: [job.output for job in jobs])
+    monkeypatch.setattr(render, "get_renderer", lambda name=None: HalfRenderer())
+    with pytest.raises(ScorecardError, match="boom"):
+        ws.publish(restate=LATEST, reason="never published")
+    assert tree_hashes(ws.site) == before
+    assert [p.name for p in ws.site.parent.iterdir() if p.name.startswith(f".{ws.site.name}.")] == []
+
+
+def test_a_lock_left_by_a_dead_publish_is_taken_over(published: Published, monkeypatch):
+    import os
+    import subprocess
+
+    import scorecard.publish as publishing
+
+    monkeypatch.setattr(publishing, "execute", lambda *args, **kwargs: pytest.fail("executed notebooks"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock = published.site.parent / f".{published.site.name}.lock"
+    lock.write_text(str(dead.pid))
+    before = tree_hashes(published.site)
+    try:
+        summary = published.ws.publish(period=LATEST)
+    finally:
+        leftover = lock.exists()
+        lock.unlink(missing_ok=True)
+    assert not leftover, "the stale lock was not released"
+    assert summary.published == [] and tree_hashes(published.site) == before
+    assert os.getpid() != dead.pid
+
+
 @needs_browser
 def test_revision_1_points_readers_to_revision_2(steps, browser):
     """Frozen r1 pages learn from nav.js (rewritten at each publish) that r2 exists."""
