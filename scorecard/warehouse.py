@@ -23,7 +23,7 @@ from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
 from .loading import create_empty_raw, find_sources, inputs_sha256, load_raw
 from .scoring import compute_scores
-from .stats import install_macros
+from .stats import install_elapsed, install_macros
 from .validation import validate_all
 
 Progress = Callable[[str], None]
@@ -87,6 +87,9 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
     """periods, measures, targets, results, priority from the clean tables already in `con`."""
     cutoff = _cutoff(con, config)
+    low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
+                                                           coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
+    install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
     compute_measures(con, cutoff)
     progress("measures")

@@ -376,6 +376,21 @@ def test_sla_attainment(sla):
     assert sla.query("SELECT value FROM meta WHERE key = 'cutoff'")[0]["value"] == CUTOFF
 
 
+def test_sla_attainment_is_zero_not_empty_when_nothing_was_answered(inputs):
+    """Only unanswered interactions past their deadline: 0 %, not no-data; and a resolved
+    interaction without a reopened flag does not make the reopen rate empty."""
+    inputs.add("interactions",
+               ix("u1", "2026-01-10 10:00:00", channel="email"),
+               ix("u2", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened=""),
+               ix("u3", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened="no"),
+               ix("end", "2026-01-20 12:00:00", NYC, channel="phone"))
+    inputs.add("sla_policies", {"channel": "email", "priority": "", "first_response_minutes": 60})
+    built = inputs.build()
+    check_wilson(built.row("2026-01", PARIS, "sla_frt"), 0, 3)
+    check_wilson(built.row("2026-01", EU, "sla_frt"), 0, 3)
+    check_wilson(built.row("2026-01", PARIS, "reopen_rate"), 0, 1)
+
+
 # --- surveys -----------------------------------------------------------------------------------------
 
 CSAT_PLAIN = [5, 4, 3, 2, 5, 4, 1, 5]

@@ -161,3 +161,35 @@ def test_elapsed_seconds_across_a_daylight_saving_change():
     got = one(con, "elapsed_s(TIMESTAMP '2026-03-29 01:50:00', TIMESTAMP '2026-03-29 03:10:00.5')")[0]
     assert got == approx(20 * 60 + 0.5)
     con.close()
+
+
+# --- the fast elapsed_s of a compute (install_elapsed) ------------------------------------------------
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "America/Santiago",
+                                  "Asia/Kolkata", "UTC"])
+def test_fast_elapsed_equals_the_time_zone_conversion(zone):
+    """Every pair of a grid of local timestamps around the year's offset changes (gaps and repeated
+    hours included, to the second and with fractions): the same seconds as converting each."""
+    from datetime import datetime
+
+    from scorecard.stats import install_elapsed, utc_offset_changes
+
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    install_macros(con)
+    low, high = datetime(2025, 1, 1), datetime(2026, 12, 31)
+    changes = utc_offset_changes(con, low, high)
+    expected_changes = {"UTC": 0, "Asia/Kolkata": 0}.get(zone, 4)
+    assert len(changes) == expected_changes
+    con.execute("""CREATE TABLE ts AS
+        SELECT t FROM (SELECT unnest(range(TIMESTAMP '2025-01-01', TIMESTAMP '2026-12-31', INTERVAL 23 HOUR)) AS t)
+        UNION ALL
+        SELECT c + INTERVAL (s) SECOND + INTERVAL 250 MILLISECOND * (s % 2)
+        FROM (SELECT unnest(?::TIMESTAMP[]) AS c), range(-5400, 5400, 599) r(s)""", [[c for c, _ in changes]])
+    con.execute("CREATE TABLE slow AS SELECT a.t AS t0, b.t AS t1, elapsed_s(a.t, b.t) AS s FROM ts a, ts b "
+                "WHERE b.t >= a.t AND b.t - a.t < INTERVAL 40 DAY")
+    install_elapsed(con, low, high)
+    worst, pairs = con.execute("SELECT max(abs(elapsed_s(t0, t1) - s)), count(*) FROM slow").fetchone()
+    assert pairs > 20_000
+    assert worst < 1e-6
+    con.close()
