@@ -36,6 +36,12 @@ class Kpi(BaseModel):
     amber: float | None = None
     weight: float = 0
     owner: str = ""
+    short: str = ""      # short label for sentences ("FCR"); the name when empty
+    noisy: bool = False  # survey-based and noisy month to month: reports show the 3-month rolling value
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
 
     @model_validator(mode="after")
     def _target_and_amber_agree(self) -> "Kpi":
