@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,10 @@ def _period(value: str) -> str:
 
 
 Period = Annotated[str, AfterValidator(_period)]
+
+# External benchmarks shipped with the package (public figures; see its `source` and `note`
+# columns), used when the input folder has no benchmarks file.
+PACKAGED_BENCHMARKS = Path(str(resources.files("scorecard").joinpath("benchmarks.csv")))
 
 
 class TargetRule(BaseModel):
@@ -74,6 +79,10 @@ class Config(BaseModel):
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     quadrants: Quadrants = Quadrants()
     escalation_periods: int = Field(default=2, ge=1)
+    benchmarks: Path | None = Field(
+        default=PACKAGED_BENCHMARKS,
+        description="benchmarks file used when the input folder has none; default the packaged one, null for none",
+    )
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
     targets: list[TargetRule] = Field(default_factory=list)
 
@@ -87,14 +96,21 @@ class Config(BaseModel):
         return value
 
     def fingerprint(self) -> str:
-        """Changes whenever a setting changes: a publish rebuilds the database when it does."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """Changes whenever a setting changes: a publish rebuilds the database when it does.
+
+        The benchmarks file is read by the build but lives outside the input folder (whose hash
+        covers the inputs), so its content counts as a setting too."""
+        digest = hashlib.sha256(self.model_dump_json().encode())
+        if self.benchmarks is not None and Path(self.benchmarks).is_file():
+            digest.update(b"\0benchmarks\0" + Path(self.benchmarks).read_bytes())
+        return digest.hexdigest()
 
     def resolve_paths(self, base: Path) -> "Config":
         """Paths in the file are relative to the file, not to wherever the command runs."""
         return self.model_copy(update={
             name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
-            for name in ("data", "database", "site", "reports", "notebooks", "project")
+            for name in ("data", "database", "site", "reports", "notebooks", "project", "benchmarks")
+            if getattr(self, name) is not None
         })
 
 

@@ -358,12 +358,15 @@ def validate_sla_policies(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
+    """Quartiles are percentiles of the values, so p25 ≤ median ≤ p75 whichever way is better (for a
+    lower-is-better KPI the better quartile is p25). One row per (kpi_id, source, year, segment)."""
     known = ", ".join(f"'{k}'" for k in kpi_ids)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_benchmarks AS
+        CREATE OR REPLACE TEMP TABLE checked_a AS
         WITH p AS (
             SELECT rowid + 1 AS _row, *, lower({_text('kpi_id')}) AS s_kpi, {_num('year')} AS n_year,
-                   {_num('p25')} AS n_p25, {_num('median')} AS n_median, {_num('p75')} AS n_p75
+                   {_num('p25')} AS n_p25, {_num('median')} AS n_median, {_num('p75')} AS n_p75,
+                   lower({_text('segment')}) AS s_segment
             FROM raw_benchmarks)
         SELECT p.*, {_reason_columns([
             Rule(f"s_kpi IS NULL OR s_kpi NOT IN ({known})", "unknown kpi_id", "p.kpi_id"),
@@ -371,11 +374,25 @@ def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]
             Rule(f"{_not_integer('n_year')}", "invalid year", "year"),
             Rule("n_median IS NULL", "invalid median", "median"),
             Rule(f"{_bad('p25', 'n_p25')} OR {_bad('p75', 'n_p75')}", "invalid quartile", "coalesce(p25, '') || ' ' || coalesce(p75, '')"),
+            Rule("n_p25 > n_median OR n_median > n_p75", "quartiles out of order (expected p25 ≤ median ≤ p75)",
+                 "coalesce(p25, '') || ' ' || median || ' ' || coalesce(p75, '')"),
         ])}
         FROM p""")
+    # Of the otherwise valid rows for one (kpi_id, source, year, segment), the first counts.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE checked_benchmarks AS
+        SELECT * REPLACE (
+            CASE WHEN _reason IS NULL AND row_number() OVER (
+                     PARTITION BY s_kpi, {_text('source')}, n_year, s_segment, _reason IS NULL ORDER BY _row) > 1
+                 THEN 'duplicate kpi_id, source, year and segment' ELSE _reason END AS _reason,
+            CASE WHEN _reason IS NULL AND row_number() OVER (
+                     PARTITION BY s_kpi, {_text('source')}, n_year, s_segment, _reason IS NULL ORDER BY _row) > 1
+                 THEN concat_ws(' ', s_kpi, {_text('source')}, CAST(n_year AS INTEGER), s_segment) ELSE _value END AS _value)
+        FROM checked_a""")
+    con.execute("DROP TABLE checked_a")
     _split(con, "benchmarks", "s_kpi", f"""
         s_kpi AS kpi_id, {_text('source')} AS source, CAST(n_year AS INTEGER) AS year,
-        lower({_text('segment')}) AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75""")
+        s_segment AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75""")
 
 
 def validate_all(con: duckdb.DuckDBPyConnection, org_units_file: str, survey_window_days: int,

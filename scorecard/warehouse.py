@@ -21,10 +21,10 @@ from .config import Config
 from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
-from .loading import create_empty_raw, find_sources, inputs_sha256, load_raw
+from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw
 from .scoring import compute_scores
 from .stats import install_elapsed, install_macros
-from .validation import validate_all
+from .validation import validate_all, validate_benchmarks
 
 Progress = Callable[[str], None]
 
@@ -41,6 +41,7 @@ class BuildSummary:
     units: int = 0
     cutoff: datetime | None = None
     warnings: list[str] = field(default_factory=list)
+    benchmarks: str = ""            # where the benchmarks came from: the input folder, a file, or none
 
     def line(self) -> str:
         return (
@@ -106,6 +107,8 @@ def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str
     loaded = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     quarantined = dict(con.execute("SELECT table_name, count(*) FROM quarantine GROUP BY 1").fetchall())
     periods, complete = con.execute("SELECT count(*), count(*) FILTER (complete) FROM periods").fetchone()
+    if meta.get("benchmarks_from") != "input":
+        loaded["benchmarks"] = 0  # not rows of the input folder (quarantined ones are still counted)
     return BuildSummary(
         database=database,
         loaded={t: loaded[t] + quarantined.get(t, 0) for t in loaded},
@@ -115,7 +118,25 @@ def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str
         units=loaded["org_units"],
         cutoff=datetime.fromisoformat(meta["cutoff"]),
         warnings=warnings,
+        benchmarks=meta.get("benchmarks", ""),
     )
+
+
+def _benchmarks_file(config: Config) -> SourceFile | None:
+    """The benchmarks file used when the input folder has none (`benchmarks` in the config)."""
+    if config.benchmarks is None:
+        return None
+    path = Path(config.benchmarks)
+    if not path.is_file():
+        raise ConfigError(f"benchmarks: {path}: file not found (set `benchmarks: null` for no external benchmarks)")
+    return SourceFile("benchmarks", path)
+
+
+def _benchmarks_meta(source: SourceFile | None, from_input: bool) -> list[tuple[str, str]]:
+    if source is None:
+        return [("benchmarks_from", "none"), ("benchmarks", "none"), ("benchmarks_sha256", "")]
+    return [("benchmarks_from", "input" if from_input else "config"), ("benchmarks", str(source.path)),
+            ("benchmarks_sha256", inputs_sha256({"benchmarks": source}))]
 
 
 def build(config: Config, data_dir: str | Path | None = None, database: str | Path | None = None,
@@ -133,10 +154,12 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
         con = duckdb.connect(str(staging))
         try:
             _session(con, config)
+            benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
             for name in TABLES:
-                if name in sources:
-                    rows = load_raw(con, sources[name], config.columns.get(name, {}))
-                    say(f"read {sources[name].path.name}: {rows:,} rows")
+                source = benchmarks if name == "benchmarks" else sources.get(name)
+                if source is not None:
+                    rows = load_raw(con, source, config.columns.get(name, {}))
+                    say(f"read {source.path.name}: {rows:,} rows")
                 else:
                     create_empty_raw(con, name)
             validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
@@ -148,6 +171,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
                         "('inputs_sha256', ?), ('version', ?)",
                         [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
                          inputs_sha256(sources), __version__])
+            con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
             warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
             summary = summarize(con, database, warnings)
             con.execute("CHECKPOINT")
@@ -174,8 +198,29 @@ def recompute(config: Config, database: str | Path | None = None, catalog: Catal
                 f"{meta.get('survey_window_days')}; these settings change validation: run `scorecard build`"
             )
         _session(con, config)
+        if meta.get("benchmarks_from") != "input":
+            _reload_benchmarks(con, config, catalog, meta, say)
         warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
         return summarize(con, database, warnings)
+
+
+def _reload_benchmarks(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, meta: dict[str, str],
+                       say: Progress) -> None:
+    """Benchmarks from the configuration (not the input folder) follow the configuration on recompute."""
+    source = _benchmarks_file(config)
+    entries = dict(_benchmarks_meta(source, False))
+    if entries["benchmarks_sha256"] == meta.get("benchmarks_sha256", "") and entries["benchmarks"] == meta.get("benchmarks"):
+        return
+    con.execute("DELETE FROM quarantine WHERE table_name = 'benchmarks'")
+    if source is None:
+        create_empty_raw(con, "benchmarks")
+    else:
+        rows = load_raw(con, source, config.columns.get("benchmarks", {}))
+        say(f"read {source.path.name}: {rows:,} rows")
+    validate_benchmarks(con, catalog.ids)
+    con.execute("DROP TABLE raw_benchmarks")
+    con.execute("DELETE FROM meta WHERE key IN ('benchmarks_from', 'benchmarks', 'benchmarks_sha256')")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", list(entries.items()))
 
 
 def _remove(path: Path) -> None:

@@ -209,6 +209,10 @@ BENCHMARKS = [
     bench("nps", year="2025.5"),
     bench("nps", median=""),
     bench("fcr", p25="low"),
+    bench("fcr", p25=80, median=70),                 # 7
+    bench("aht", p25=8, median=10, p75=9),           # 8: lower is better, quartiles still ascend
+    bench("csat", p25=70, p75=90),                   # 9: csat, Acme 2025, 2025, no segment again
+    bench("aht", p25=8, median=10, p75=12),          # 10: valid
 ]
 BENCHMARKS_BAD = [
     (2, "happiness", "unknown kpi_id"),
@@ -216,6 +220,9 @@ BENCHMARKS_BAD = [
     (4, "nps", "invalid year"),
     (5, "nps", "invalid median"),
     (6, "fcr", "invalid quartile"),
+    (7, "fcr", "quartiles out of order (expected p25 ≤ median ≤ p75)"),
+    (8, "aht", "quartiles out of order (expected p25 ≤ median ≤ p75)"),
+    (9, "csat", "duplicate kpi_id, source, year and segment"),
 ]
 
 TABLES = {
@@ -304,7 +311,8 @@ def test_quarantined_rows_do_not_count(checked):
     assert checked.row("2026-01", ROOT, "volume")["value"] == 2
     assert checked.query("SELECT first_response_minutes AS m FROM sla_policies") == [{"m": 60}]
     assert checked.query("SELECT kpi_id, p25, median, p75 FROM benchmarks") == [
-        {"kpi_id": "csat", "p25": 75, "median": 80, "p75": 88}]
+        {"kpi_id": "csat", "p25": 75, "median": 80, "p75": 88},
+        {"kpi_id": "aht", "p25": 8, "median": 10, "p75": 12}]
 
 
 def test_quarantine_cli_lists_counts(checked, capsys, tmp_path, monkeypatch):
