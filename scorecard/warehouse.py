@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from . import __version__
+from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
 from .config import Config
 from .contract import TABLES
@@ -42,13 +43,24 @@ class BuildSummary:
     cutoff: datetime | None = None
     warnings: list[str] = field(default_factory=list)
     benchmarks: str = ""            # where the benchmarks came from: the input folder, a file, or none
+    latest_period: str | None = None  # the latest complete period (else the latest), and in it:
+    escalations: int = 0
+    mix_shifts: int = 0
 
     def line(self) -> str:
+        analysis = ""
+        if self.latest_period:
+            analysis = (f"; {self.latest_period}: {_plural(self.escalations, 'escalation')}, "
+                        f"{_plural(self.mix_shifts, 'mix shift')}")
         return (
             f"{sum(self.loaded.values()):,} rows loaded, {sum(self.quarantined.values()):,} quarantined, "
             f"{self.periods} periods ({self.complete_periods} complete), {self.units} units, "
-            f"cut-off {self.cutoff:%Y-%m-%d %H:%M} → {self.database}"
+            f"cut-off {self.cutoff:%Y-%m-%d %H:%M}{analysis} → {self.database}"
         )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -86,7 +98,8 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
-    """periods, measures, targets, results, priority from the clean tables already in `con`."""
+    """periods, measures, targets, results, priority and the analysis tables (analysis.py) from
+    the clean tables already in `con`."""
     cutoff = _cutoff(con, config)
     low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
                                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
@@ -96,6 +109,8 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     progress("measures")
     warnings = compute_scores(con, config, catalog)
     progress("scores")
+    compute_analysis(con, config, catalog, cutoff)
+    progress("analysis")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
@@ -109,6 +124,7 @@ def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str
     periods, complete = con.execute("SELECT count(*), count(*) FILTER (complete) FROM periods").fetchone()
     if meta.get("benchmarks_from") != "input":
         loaded["benchmarks"] = 0  # not rows of the input folder (quarantined ones are still counted)
+    counts = latest_counts(con)
     return BuildSummary(
         database=database,
         loaded={t: loaded[t] + quarantined.get(t, 0) for t in loaded},
@@ -119,6 +135,9 @@ def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str
         cutoff=datetime.fromisoformat(meta["cutoff"]),
         warnings=warnings,
         benchmarks=meta.get("benchmarks", ""),
+        latest_period=counts["period"],
+        escalations=counts["escalations"],
+        mix_shifts=counts["mix_shifts"],
     )
 
 

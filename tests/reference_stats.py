@@ -77,3 +77,36 @@ def attainment(direction: str, value: float, target: float, amber: float) -> flo
     if (direction == "higher" and value >= target) or (direction == "lower" and value <= target):
         return 100.0
     return max(0.0, min(100.0, 50 + 50 * better / band))
+
+
+# --- tests of a change between two periods (scorecard/analysis.py: changes) -------------------------
+
+Z_CRITICAL = 1.959963984540054   # Φ⁻¹(0.975) to double precision (NormalDist gives it within 1e-15)
+
+
+def two_proportion_z(k1: int, n1: int, k0: int, n0: int) -> float | None:
+    """Pooled two-proportion z of p1 − p0; None when the pooled proportion is 0 or 1 (no spread)."""
+    pooled = (k1 + k0) / (n1 + n0)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    return (k1 / n1 - k0 / n0) / se if se > 0 else None
+
+
+def net_score_z(scores1: list[int], scores0: list[int]) -> float | None:
+    """z of NPS1 − NPS0 with each period's variance p_pro + p_det − (p_pro − p_det)² over its n."""
+    def parts(scores):
+        n = len(scores)
+        pro = sum(s >= 9 for s in scores) / n
+        det = sum(s <= 6 for s in scores) / n
+        return pro - det, (pro + det - (pro - det) ** 2) / n
+    net1, v1 = parts(scores1)
+    net0, v0 = parts(scores0)
+    se = math.sqrt(v1 + v0)
+    return (net1 - net0) / se if se > 0 else None
+
+
+def welch_z(values1: list[float], values0: list[float]) -> float | None:
+    """Welch z of mean1 − mean0 with sample variances (n − 1); None below n = 2 or without spread."""
+    if len(values1) < 2 or len(values0) < 2:
+        return None
+    se = math.sqrt(statistics.variance(values1) / len(values1) + statistics.variance(values0) / len(values0))
+    return (statistics.fmean(values1) - statistics.fmean(values0)) / se if se > 0 else None
