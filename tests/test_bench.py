@@ -72,6 +72,7 @@ def test_command_line_sizes():
     assert bench.parse_args([]).interactions == 10_000_000
     small = bench.parse_args(["--small"])
     assert small.interactions == 200_000 and small.first_periods == bench.SMALL_FIRST_PERIODS
+    assert small.results.name == "results-small.json" and bench.parse_args([]).results.name == "results.json"
     assert bench.parse_args(["--first-periods", "all", "--small"]).first_periods is None
     with pytest.raises(SystemExit):
         bench.parse_args(["--small", "--interactions", "5"])
@@ -103,7 +104,8 @@ def test_a_tiny_run_writes_a_valid_results_document(tmp_path: Path, capsys):
 def test_machine_load_warns_when_other_processes_competed():
     doc = {"machine": {"cpus": 2}, "memory": {"steps": {
         "build": {"our_cores": 1.9, "other_processes_cores": 0.1},
-        "monthly publish": {"our_cores": 1.5, "other_processes_cores": 1.2}}}}
+        "monthly publish": {"our_cores": 1.5, "other_processes_cores": 1.2},
+        "re-publish": {"our_cores": 0.5, "other_processes_cores": 1.9, "wall_s": 1.0}}}}
     text = bench.machine_load(doc)
     assert "build 1.9/0.1" in text and "monthly publish 1.5/1.2" in text
     assert "WARNING" in text and "1.2 of 2 cores" in text
