@@ -19,21 +19,19 @@ STATUS_SYMBOLS = {
 }
 
 UNIT_SCORECARD_SQL = """
-WITH ordered AS (
-    SELECT period, row_number() OVER (ORDER BY period) AS i FROM periods
-), cur AS (SELECT i FROM ordered WHERE period = $period)
-SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_order,
+SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_order, c.noisy,
        r.value, r.target, r.amber, coalesce(r.status, '') AS status, r.weight, r.score, r.n,
        r.ci_low, r.ci_high, t.owner,
-       prev.value AS previous_value, prev.period AS previous_period,
-       year.value AS year_ago_value, year.period AS year_ago_period
+       ch.prev_period, ch.prev_value, ch.prev_delta, ch.prev_significant,
+       ch.year_period, ch.year_value, ch.year_delta, ch.year_significant, ch.rolling3,
+       cmp.company_value, cmp.vs_company, cmp.sibling_rank, cmp.sibling_count,
+       cmp.bench_source, cmp.bench_year, cmp.bench_segment, cmp.bench_p25, cmp.bench_median, cmp.bench_p75,
+       cmp.bench_position
 FROM results r
 JOIN catalog c USING (kpi_id)
 JOIN targets t USING (period, unit_id, kpi_id)
-LEFT JOIN results prev ON prev.unit_id = r.unit_id AND prev.kpi_id = r.kpi_id
-     AND prev.period = (SELECT period FROM ordered, cur WHERE ordered.i = cur.i - 1)
-LEFT JOIN results year ON year.unit_id = r.unit_id AND year.kpi_id = r.kpi_id
-     AND year.period = strftime(strptime($period || '-01', '%Y-%m-%d') - INTERVAL 1 YEAR, '%Y-%m')
+LEFT JOIN changes ch USING (period, unit_id, kpi_id)
+LEFT JOIN comparisons cmp USING (period, unit_id, kpi_id)
 WHERE r.period = $period AND r.unit_id = $unit
 ORDER BY c.sort_order
 """
@@ -47,8 +45,11 @@ WHERE cur.period = $period AND cur.unit_id = $unit AND cur.kpi_id = 'composite'
 """
 
 TREND_SQL = """
-SELECT r.period, r.kpi_id, r.value, r.ci_low, r.ci_high, r.target, r.amber, coalesce(r.status, '') AS status, r.n
+SELECT r.period, r.kpi_id, r.value, r.ci_low, r.ci_high, r.target, r.amber, coalesce(r.status, '') AS status, r.n,
+       CASE WHEN c.noisy THEN ch.rolling3 END AS rolling3
 FROM results r
+JOIN catalog c USING (kpi_id)
+LEFT JOIN changes ch USING (period, unit_id, kpi_id)
 WHERE r.unit_id = $unit AND r.period <= $period
   AND r.period > strftime(strptime($period || '-01', '%Y-%m-%d') - INTERVAL ($months) MONTH, '%Y-%m')
   AND ($kpi IS NULL OR r.kpi_id = $kpi)
@@ -196,31 +197,62 @@ def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str
 def _interval(row) -> str:
     if row.ci_low is None or pd.isna(row.ci_low):
         return "–"
-    return f"{format_value(row.ci_low, row.kpi_unit)} – {format_value(row.ci_high, row.kpi_unit)}"
+    low, high = (format_value(v, row.kpi_unit).removesuffix("%").split(" ")[0] for v in (row.ci_low, row.ci_high))
+    return f"{low} – {high}"
 
 
-def scorecard_rows(card: pd.DataFrame) -> list[dict]:
-    """unit_scorecard rows formatted for the scorecard table, grouped by perspective."""
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
+
+
+def flagged_change(delta, significant, direction: str, kpi_unit: str) -> str:
+    """A change with a flag only when it is larger than the noise: ▲ better, ▼ worse."""
+    text = format_change(delta, kpi_unit)
+    if _missing(delta) or _missing(significant) or not significant or direction not in ("higher", "lower"):
+        return text
+    better = (delta > 0) == (direction == "higher")
+    return f"{text} {'▲' if better else '▼'}"
+
+
+CHANGE_NOTE = ("▲ / ▼: a change larger than the noise (two-sided test at 5%), better / worse. "
+               "Changes without a mark are within what sampling alone produces.")
+
+
+def benchmark_text(row) -> str:
+    """Where the unit sits against the external benchmark, with its source and year."""
+    if _missing(row.bench_position):
+        return "–"
+    return f"{row.bench_position} ({row.bench_source}, {int(row.bench_year)})"
+
+
+def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> list[dict]:
+    """unit_scorecard rows formatted for the scorecard table, grouped by perspective; `history`
+    (reportdata.trend) adds each KPI's last 13 values for a sparkline."""
     rows = []
     for r in card.itertuples():
+        spark = []
+        if history is not None:
+            spark = history.loc[history["kpi_id"] == r.kpi_id].sort_values("period")["value"].tolist()
         rows.append({
             "perspective": r.perspective,
-            "kpi": r.name + ("" if r.weight else " (tracked)"),
+            "kpi": r.name,
+            "trend": spark,
             "value": format_value(r.value, r.kpi_unit),
-            "target": format_value(r.target, r.kpi_unit) if r.target is not None and not pd.isna(r.target) else "–",
+            "target": format_value(r.target, r.kpi_unit),
             "status": r.status,
-            "previous": format_change(_delta(r.value, r.previous_value), r.kpi_unit),
-            "year_ago": format_change(_delta(r.value, r.year_ago_value), r.kpi_unit),
+            "previous": flagged_change(r.prev_delta, r.prev_significant, r.direction, r.kpi_unit),
+            "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
             "n": f"{int(r.n):,}",
             "interval": _interval(r),
-            "weight": f"{r.weight:g}%" if r.weight else "–",
+            "benchmark": "–" if _missing(r.bench_position) else r.bench_position,
+            "weight": f"{r.weight:g}%" if r.weight else "tracked",
             "owner": r.owner or "",
         })
     return rows
 
 
 def _delta(value, before):
-    if value is None or before is None or pd.isna(value) or pd.isna(before):
+    if _missing(value) or _missing(before):
         return None
     return value - before
 
@@ -271,3 +303,117 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             rows.append({"table_name": table, "rows": kept + bad, "quarantined": bad,
                          "share": f"{100 * bad / (kept + bad):.2f}%"})
     return pd.DataFrame(rows)
+
+
+def comparison_rows(card: pd.DataFrame) -> list[dict]:
+    """Each KPI with a value against the company, the siblings and the external benchmark."""
+    rows = []
+    for r in card[card["value"].notna() & (card["kpi_id"] != "volume")].itertuples():
+        bench = "–"
+        if not _missing(r.bench_median):
+            bench = format_value(r.bench_median, r.kpi_unit)
+            if not _missing(r.bench_p25) and not _missing(r.bench_p75):
+                bench += f" ({format_value(r.bench_p25, r.kpi_unit)} – {format_value(r.bench_p75, r.kpi_unit)})"
+        rows.append({
+            "kpi": r.name,
+            "value": format_value(r.value, r.kpi_unit),
+            "company": format_value(r.company_value, r.kpi_unit),
+            "vs_company": format_change(r.vs_company, r.kpi_unit),
+            "rank": "–" if _missing(r.sibling_rank) or r.sibling_count < 2
+                    else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
+            "benchmark": bench,
+            "position": "–" if _missing(r.bench_position) else r.bench_position,
+            "source": "–" if _missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
+        })
+    return rows
+
+
+NPS_NOTE = ("Our NPS is transactional (asked after a contact); published NPS benchmarks are mostly "
+            "relationship NPS (asked about the brand), so the two are not comparable and no external "
+            "NPS benchmark is shown.")
+
+
+def priority(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
+    """The unit's KPIs on the priority matrix, with name and owner; worst gap first."""
+    return con.execute("""
+        SELECT p.kpi_id, c.name, c.unit AS kpi_unit, p.importance, p.gap, p.tracked, p.quadrant,
+               p.importance_split, p.gap_split, t.owner
+        FROM priority p JOIN catalog c USING (kpi_id) JOIN targets t USING (period, unit_id, kpi_id)
+        WHERE p.period = $period AND p.unit_id = $unit
+        ORDER BY p.gap DESC, c.sort_order""", {"period": period, "unit": unit_id}).df()
+
+
+def fix_now(matrix: pd.DataFrame, limit: int = 3) -> list[str]:
+    """The 'fix now' KPIs (largest gap first) as one line each, with their owner."""
+    rows = matrix[(matrix["quadrant"] == "fix now") & ~matrix["tracked"]].head(limit)
+    return [f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {r.owner or 'not set'}"
+            for r in rows.itertuples()]
+
+
+def escalations(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None = None) -> pd.DataFrame:
+    """KPIs red for N periods in a row up to `period` (all units when unit_id is None)."""
+    return con.execute("""
+        SELECT e.unit_id, u.unit_name, e.kpi_id, c.name, e.red_streak, e.since_period, e.owner
+        FROM escalations e JOIN org_units u USING (unit_id) JOIN catalog c USING (kpi_id)
+        WHERE e.period = $period AND ($unit IS NULL OR e.unit_id = $unit)
+        ORDER BY e.red_streak DESC, u.sort_path, c.sort_order""", {"period": period, "unit": unit_id}).df()
+
+
+def breakdown_rows(con: duckdb.DuckDBPyConnection, period: str, unit_id: str,
+                   dimension: str) -> tuple[list[dict], list[str]]:
+    """One row per KPI, one column per channel (or segment): value and n; and the columns."""
+    long = con.execute("""
+        SELECT b.dim_value, b.kpi_id, c.name, c.unit AS kpi_unit, b.value, b.n
+        FROM breakdowns b JOIN catalog c USING (kpi_id)
+        WHERE b.period = $period AND b.unit_id = $unit AND b.dimension = $dimension
+        ORDER BY c.sort_order, b.dim_value""",
+        {"period": period, "unit": unit_id, "dimension": dimension}).df()
+    values = sorted(set(long["dim_value"]), key=lambda v: (v == "unknown", v))
+    rows: dict[str, dict] = {}
+    for r in long.itertuples():
+        row = rows.setdefault(r.kpi_id, {"kpi": r.name})
+        if r.kpi_id == "volume":
+            row[r.dim_value] = f"{int(r.n):,}"
+        elif not _missing(r.value):
+            row[r.dim_value] = f"{format_value(r.value, r.kpi_unit)} (n={int(r.n):,})"
+    return list(rows.values()), values
+
+
+def mix_shifts(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None = None) -> pd.DataFrame:
+    return con.execute("""
+        SELECT m.unit_id, u.unit_name, m.kpi_id, m.dimension, m.overall_delta, m.message
+        FROM mix_shift m JOIN org_units u USING (unit_id) JOIN catalog c USING (kpi_id)
+        WHERE m.period = $period AND ($unit IS NULL OR m.unit_id = $unit)
+        ORDER BY u.sort_path, c.sort_order, m.dimension""", {"period": period, "unit": unit_id}).df()
+
+
+def mix_shift_lines(shifts: pd.DataFrame, with_unit: bool = False) -> list[str]:
+    return [(f"{r.unit_name}: " if with_unit else "") + f"Mix shift. {r.message}" for r in shifts.itertuples()]
+
+
+def quality_notes(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
+    """What a reader of the overview should know about the data behind the period."""
+    set_aside = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    low_n, weighted = con.execute("""
+        SELECT count(*) FILTER (status = 'low-n'), count(*) FROM results
+        WHERE period = ? AND weight > 0 AND kpi_id <> 'composite'""", [period]).fetchone()
+    cutoff = period_info(con, period)["cutoff"][:16]
+    notes = [f"Data cut-off {cutoff}; {set_aside:,} input rows were set aside (see the data-quality page)."]
+    if low_n:
+        notes.append(f"{low_n} of {weighted} weighted unit × KPI values rest on fewer than {min_sample(con)} "
+                     "records: shown, marked low n, and left out of the composite.")
+    return notes
+
+
+def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: int = 5) -> pd.DataFrame:
+    """The period's most recent comments from unhappy customers (CSAT 1–2, NPS 0–6, CES 1–3) of
+    the unit and its descendants. Personal data was masked when the data was loaded."""
+    return con.execute("""
+        SELECT s.survey, s.score, strftime(s.responded_at, '%Y-%m-%d') AS day, s.comment
+        FROM survey_responses s JOIN unit_tree t ON t.unit_id = s.unit_id
+        WHERE t.ancestor_id = $unit AND strftime(s.responded_at, '%Y-%m') = $period
+          AND nullif(trim(s.comment), '') IS NOT NULL
+          AND ((s.survey = 'csat' AND s.score <= 2) OR (s.survey = 'nps' AND s.score <= 6)
+               OR (s.survey = 'ces' AND s.score <= 3))
+        ORDER BY s.responded_at DESC, s.response_id LIMIT $limit""",
+        {"period": period, "unit": unit_id, "limit": limit}).df()
