@@ -22,3 +22,18 @@ def cli(tmp_path: Path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     return lambda *args: run_cli(capsys, *args)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The default demo data (with its stories: see scorecard/demo.py) built with the demo
+    configuration: the database the analysis and report tests read."""
+    from scorecard.config import load_config
+    from scorecard.demo import generate
+    from scorecard.warehouse import build
+
+    base = tmp_path_factory.mktemp("demo")
+    generate(base / "data")
+    build(load_config(Path(__file__).parents[1] / "scorecard.yml"), data_dir=base / "data",
+          database=base / "scorecard.duckdb")
+    return base / "scorecard.duckdb"

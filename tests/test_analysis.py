@@ -747,15 +747,10 @@ def test_build_summary_mentions_escalations_and_mix_shifts(escalated):
 # --- the demo data tells its stories ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_built(tmp_path_factory):
-    from scorecard.demo import ROLES, generate
-    from scorecard.warehouse import build
+def demo_built(demo_db):
+    from scorecard.demo import ROLES
 
-    base = tmp_path_factory.mktemp("demo_analysis")
-    generate(base / "data")
-    config = load_config(REPO / "scorecard.yml")
-    build(config, data_dir=base / "data", database=base / "s.duckdb")
-    con = duckdb.connect(str(base / "s.duckdb"), read_only=True)
+    con = duckdb.connect(str(demo_db), read_only=True)
     yield con, ROLES
     con.close()
 
