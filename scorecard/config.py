@@ -77,6 +77,8 @@ class Config(BaseModel):
     notebooks: Path = Path("notebooks")
     project: Path = Path("_quarto.yml")
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
+    memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+                              description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk")
     quadrants: Quadrants = Quadrants()
     escalation_periods: int = Field(default=2, ge=1)
     benchmarks: Path | None = Field(

@@ -79,6 +79,8 @@ def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         # Python's zoneinfo (which validated the setting) knows a few names DuckDB does not
         raise ConfigError(f"timezone: unknown time zone {config.timezone!r} "
                           "(expected an IANA name such as 'Europe/Paris')") from None
+    # DuckDB takes 80% of RAM by default; a build spills to disk beyond the limit instead.
+    con.execute(f"SET memory_limit = '{config.memory_limit}'")
     install_macros(con)
 
 
