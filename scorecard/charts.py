@@ -6,6 +6,7 @@ whose shape (not only colour) marks low-n points, no reliance on hover to read a
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -29,6 +30,12 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 260) -> go.F
         xaxis=dict(type="category", gridcolor="#f0f0f0"),
     )
     return fig
+
+
+def label(text) -> str:
+    """Text for a chart label: plotly reads labels as a subset of HTML (entities, <b>, <br>,
+    <a>), so data must be escaped to show literally."""
+    return html.escape(str(text), quote=False)
 
 
 def _missing(value) -> bool:
@@ -92,7 +99,7 @@ def trends_figure(trends: pd.DataFrame, kpis: list[dict], min_sample: int = 30) 
     two columns, shared period axis. One figure, so the PDF needs one image export, not six."""
     cols = 2 if len(kpis) > 1 else 1
     rows = max(1, math.ceil(len(kpis) / cols))
-    titles = [f"{k['name']} ({k['kpi_unit']})" for k in kpis]
+    titles = [label(f"{k['name']} ({k['kpi_unit']})") for k in kpis]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.42 / rows,
                         horizontal_spacing=0.09)
     traces, rows_of, cols_of, shapes = [], [], [], []
@@ -133,16 +140,16 @@ def priority_figure(df: pd.DataFrame, importance_split: float, gap_split: float,
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=part["importance"], y=part["gap"], mode="markers+text", name=quadrant, text=part["name"],
+            x=part["importance"], y=part["gap"], mode="markers+text", name=quadrant, text=part["name"].map(label),
             textposition=part["label_at"].tolist(), textfont=dict(size=10),
             marker=dict(size=11, color=colour, symbol=QUADRANT_SYMBOLS[quadrant], line=dict(width=1, color="white")),
             hovertemplate="%{text}: importance %{x:.0f}%, gap %{y:.0f}<extra>" + quadrant + "</extra>",
         ))
     fig.add_vline(x=importance_split, line=dict(color="#666", width=1, dash="dash"))
     fig.add_hline(y=gap_split, line=dict(color="#666", width=1, dash="dash"))
-    for x, y, label, anchor in ((x_max, 100, "FIX NOW", "right"), (0, 100, "MONITOR", "left"),
+    for x, y, corner, anchor in ((x_max, 100, "FIX NOW", "right"), (0, 100, "MONITOR", "left"),
                                 (x_max, 0, "MAINTAIN", "right"), (0, 0, "LOW PRIORITY", "left")):
-        fig.add_annotation(x=x, y=y, text=label, showarrow=False, xanchor=anchor,
+        fig.add_annotation(x=x, y=y, text=corner, showarrow=False, xanchor=anchor,
                            yanchor="top" if y == 100 else "bottom", font=dict(size=10, color="#666"))
     fig = _layout(fig, title, "gap (100 − score)", height=380)
     fig.update_xaxes(type="linear", range=[0, x_max], title="importance (% of weight)")
@@ -153,11 +160,15 @@ def priority_figure(df: pd.DataFrame, importance_split: float, gap_split: float,
 def composite_bar_figure(df: pd.DataFrame, title: str = "Composite score by unit") -> go.Figure:
     """Units ranked by composite (0-100), best at the top. df: reportdata.ranking rows."""
     df = df.dropna(subset=["composite"]).sort_values("composite")
+    names = [label(n) for n in df["unit_name"]]
+    rows = list(range(len(df)))   # positions, not names: two units may share a name
     fig = go.Figure(go.Bar(
-        x=df["composite"], y=df["unit_name"], orientation="h", marker_color=LINE,
+        x=df["composite"], y=rows, orientation="h", marker_color=LINE, customdata=names,
         text=[f"{v:.0f}" for v in df["composite"]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{customdata}: %{x:.1f}<extra></extra>",
     ))
     fig = _layout(fig, title, "", height=max(220, 28 * len(df) + 70))
     fig.update_xaxes(range=[0, 105], title="score (0–100)", type="linear")
-    fig.update_yaxes(type="category", title="", automargin=True)
+    fig.update_yaxes(type="linear", tickmode="array", tickvals=rows, ticktext=names, title="", automargin=True,
+                     range=[-0.6, len(rows) - 0.4])
     return fig

@@ -116,9 +116,6 @@ def test_hostile_names_are_inert_in_the_browser(file_page, published: Published)
         assert_clean(page, f"period page {period}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "scorecard/charts.py passes unit names to plotly unescaped: plotly reads labels as its HTML subset "
-    "(entities decoded: '&amp;' shows as '&'; <b>, <i>, <br>, <a href> applied). Not publish/render code."))
 def test_chart_labels_show_hostile_names_literally(file_page, published: Published):
     page, base = file_page, file_page.watch.base
     open_page(page, base, published.entry(LATEST)["html"])
