@@ -180,18 +180,24 @@ def min_sample(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 30
 
 
-def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
+def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> list[dict]:
     """What a restatement changed for one unit: KPIs whose value or status differ from the
-    previous revision's published scorecard.csv."""
+    previous revision's published scorecard.csv, formatted for a table."""
     previous = pd.read_csv(previous_csv, dtype={"unit_id": str, "status": str}, keep_default_na=False,
                            na_values={"value": [""]})
     previous = previous[previous["unit_id"] == unit_id][["kpi_id", "value", "status"]]
-    current = con.execute("""SELECT kpi_id, round(value, 4) AS value, coalesce(status, '') AS status
-                             FROM results WHERE period = ? AND unit_id = ?""", [period, unit_id]).df()
+    current = con.execute("""SELECT r.kpi_id, round(r.value, 4) AS value, coalesce(r.status, '') AS status,
+                                    coalesce(c.name, 'Composite score') AS name, coalesce(c.unit, 'score') AS kpi_unit,
+                                    coalesce(c.sort_order, -1) AS sort_order
+                             FROM results r LEFT JOIN catalog c USING (kpi_id)
+                             WHERE r.period = ? AND r.unit_id = ?""", [period, unit_id]).df()
     merged = previous.merge(current, on="kpi_id", how="outer", suffixes=("_before", "_now"))
     same_value = (merged["value_before"].round(4) == merged["value_now"]) | (
         merged["value_before"].isna() & merged["value_now"].isna())
-    return merged[~same_value | (merged["status_before"] != merged["status_now"])].reset_index(drop=True)
+    changed = merged[~same_value | (merged["status_before"] != merged["status_now"])].sort_values("sort_order")
+    return [{"kpi": r.name if isinstance(r.name, str) else r.kpi_id,
+             "before": format_value(r.value_before, r.kpi_unit), "now": format_value(r.value_now, r.kpi_unit),
+             "status_before": r.status_before, "status_now": r.status_now} for r in changed.itertuples()]
 
 
 def _interval(row) -> str:
@@ -369,13 +375,15 @@ def breakdown_rows(con: duckdb.DuckDBPyConnection, period: str, unit_id: str,
         ORDER BY c.sort_order, b.dim_value""",
         {"period": period, "unit": unit_id, "dimension": dimension}).df()
     values = sorted(set(long["dim_value"]), key=lambda v: (v == "unknown", v))
+    floor = min_sample(con)
     rows: dict[str, dict] = {}
     for r in long.itertuples():
         row = rows.setdefault(r.kpi_id, {"kpi": r.name})
         if r.kpi_id == "volume":
             row[r.dim_value] = f"{int(r.n):,}"
         elif not _missing(r.value):
-            row[r.dim_value] = f"{format_value(r.value, r.kpi_unit)} (n={int(r.n):,})"
+            low = ", low n" if r.n < floor else ""
+            row[r.dim_value] = f"{format_value(r.value, r.kpi_unit)} (n={int(r.n):,}{low})"
     return list(rows.values()), values
 
 

@@ -113,3 +113,28 @@ def test_benchmarks_name_their_source_and_year_and_warn_about_nps(pages, con):
 def test_company_priority_matrix_and_quality_notes_on_overview(pages):
     overview = pages["overview"]
     assert "Company priority matrix" in overview and "Data cut-off" in overview
+
+
+def test_a_restatement_lists_exactly_the_kpis_that_changed(con, tmp_path):
+    import csv
+
+    from scorecard import reportdata as rd
+    from scorecard.export import write_scorecard_csv
+
+    unit = ROLES["mix_shift"]
+    published = tmp_path / "r1.csv"
+    write_scorecard_csv(con, published, period=PERIOD)
+    assert rd.changes_since(str(published), con, PERIOD, unit) == []   # the same numbers: nothing changed
+    rows = list(csv.DictReader(published.open(encoding="utf-8")))
+    for row in rows:
+        if row["unit_id"] == unit and row["kpi_id"] == "fcr":
+            row["value"], row["status"] = "99.5", "green"
+    with published.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    now, status = con.execute("SELECT value, status FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'fcr'",
+                              [PERIOD, unit]).fetchone()
+    assert rd.changes_since(str(published), con, PERIOD, unit) == [{
+        "kpi": "First contact resolution", "before": "99.5%", "now": f"{now:.1f}%",
+        "status_before": "green", "status_now": status}]
