@@ -87,8 +87,8 @@ def page_meta_html(root: str, period: str | None = None, revision: int | None = 
     links = [f'<a href="{html.escape(root)}history.html">History</a>']
     if period and revision:
         links.insert(0, f'<a href="{html.escape(root + period_page(period, revision))}">Period {html.escape(period)}</a>')
-    return (f'<nav id="page-meta" class="page-meta" {attr_text}><span id="period-links">{" · ".join(links)}</span></nav>'
-            f'<script src="{html.escape(root)}assets/nav.js"></script>')
+    # assets/nav.js itself is loaded by every page the renderers write (both back ends)
+    return f'<nav id="page-meta" class="page-meta" {attr_text}><span id="period-links">{" · ".join(links)}</span></nav>'
 
 
 def show_page_meta(root: str, period: str | None = None, revision: int | None = None,
