@@ -224,13 +224,6 @@ CHANGE_NOTE = ("▲ / ▼: a change larger than the noise (two-sided test at 5%)
                "Changes without a mark are within what sampling alone produces.")
 
 
-def benchmark_text(row) -> str:
-    """Where the unit sits against the external benchmark, with its source and year."""
-    if _missing(row.bench_position):
-        return "–"
-    return f"{row.bench_position} ({row.bench_source}, {int(row.bench_year)})"
-
-
 def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> list[dict]:
     """unit_scorecard rows formatted for the scorecard table, grouped by perspective; `history`
     (reportdata.trend) adds each KPI's last 13 values for a sparkline."""
@@ -257,7 +250,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
     return rows
 
 
-def _delta(value, before):
+def delta(value, before):
     if _missing(value) or _missing(before):
         return None
     return value - before
