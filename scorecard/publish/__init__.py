@@ -43,8 +43,10 @@ class PublishSummary:
     def line(self) -> str:
         if not self.published and not self.pages:
             return f"nothing to publish: {self.site} is up to date"
-        what = ", ".join(f"{p.period} r{p.revision}" + (" (provisional)" if p.provisional else "")
-                         for p in self.published) or "site pages only"
+        items = [f"{p.period} r{p.revision}" + (" (provisional)" if p.provisional else "") for p in self.published]
+        if len(items) > 4:   # a first publish: the span, not 25 months one by one
+            items = [f"{len(items)} periods, {items[0]} … {items[-1]}"]
+        what = ", ".join(items) or "site pages only"
         return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
 
 
