@@ -32,7 +32,7 @@ comparisons (period, unit_id, kpi_id; every KPI with a value, plus composite)
     among those the latest year (then source, segment alphabetically). `bench_position` is
     direction-aware: 'top quartile' when the value is at or beyond the better quartile (p75 when
     higher is better, p25 when lower is), 'bottom quartile' at or beyond the worse one, else
-    'at median' when equal to the median and 'above median' / 'below median' for better / worse
+    'at median' when equal to the median and 'better than median' / 'worse than median' for better / worse
     than it; quartiles are percentiles of the values (p25 ≤ median ≤ p75 whichever way is better).
 
 breakdowns (period, unit_id, dimension, dim_value, kpi_id)
@@ -101,8 +101,8 @@ CREATE OR REPLACE TEMP MACRO bench_position(direction, v, p25, med, p75) AS CASE
     WHEN direction = 'lower' AND v <= p25 THEN 'top quartile'
     WHEN direction = 'lower' AND v >= p75 THEN 'bottom quartile'
     WHEN v = med THEN 'at median'
-    WHEN (v > med) = (direction = 'higher') THEN 'above median'
-    ELSE 'below median'
+    WHEN (v > med) = (direction = 'higher') THEN 'better than median'
+    ELSE 'worse than median'
 END;
 
 -- A month as a number, so that calendar months can be windowed and shifted.

@@ -83,31 +83,31 @@ def reference_position(direction: str, v: float, p25, median, p75) -> str:
         return "bottom quartile"
     if v == median:
         return "at median"
-    return "above median" if v > median else "below median"
+    return "better than median" if v > median else "worse than median"
 
 
 POSITIONS = [
     ("higher", 95, 70, 80, 90, "top quartile"),
     ("higher", 90, 70, 80, 90, "top quartile"),       # at p75
-    ("higher", 85, 70, 80, 90, "above median"),
+    ("higher", 85, 70, 80, 90, "better than median"),
     ("higher", 80, 70, 80, 90, "at median"),
-    ("higher", 75, 70, 80, 90, "below median"),
+    ("higher", 75, 70, 80, 90, "worse than median"),
     ("higher", 70, 70, 80, 90, "bottom quartile"),    # at p25
     ("higher", 60, 70, 80, 90, "bottom quartile"),
     ("lower", 6, 8, 10, 12, "top quartile"),          # faster than the fastest quartile
     ("lower", 8, 8, 10, 12, "top quartile"),          # at p25, the better quartile
-    ("lower", 9, 8, 10, 12, "above median"),          # better than the median
+    ("lower", 9, 8, 10, 12, "better than median"),          # better than the median
     ("lower", 10, 8, 10, 12, "at median"),
-    ("lower", 11, 8, 10, 12, "below median"),
+    ("lower", 11, 8, 10, 12, "worse than median"),
     ("lower", 12, 8, 10, 12, "bottom quartile"),      # at p75, the worse quartile
     ("lower", 15, 8, 10, 12, "bottom quartile"),
-    ("higher", 81, None, 80, None, "above median"),   # a median only
+    ("higher", 81, None, 80, None, "better than median"),   # a median only
     ("higher", 80, None, 80, None, "at median"),
-    ("higher", 79, None, 80, None, "below median"),
-    ("lower", 9.5, None, 9.83, None, "above median"),
-    ("lower", 10, None, 9.83, None, "below median"),
+    ("higher", 79, None, 80, None, "worse than median"),
+    ("lower", 9.5, None, 9.83, None, "better than median"),
+    ("lower", 10, None, 9.83, None, "worse than median"),
     ("higher", 95, None, 80, 90, "top quartile"),     # p75 without p25
-    ("higher", 60, None, 80, 90, "below median"),
+    ("higher", 60, None, 80, 90, "worse than median"),
 ]
 
 
