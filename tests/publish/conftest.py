@@ -99,6 +99,8 @@ class Workspace:
     def write_config(self) -> Path:
         """The repository's scorecard.yml (targets, settings) with every path in this workspace."""
         settings = yaml.safe_load(BASE_CONFIG.read_text(encoding="utf-8"))
+        # the demo's rules for units this smaller org does not have would be a configuration error
+        settings["targets"] = [rule for rule in settings.get("targets", []) if rule.get("unit") in (None, *UNITS)]
         settings.update(data=str(self.data), database=str(self.database), site=str(self.site),
                         reports=str(self.reports), notebooks=str(self.notebooks), project=str(PROJECT), workers=2)
         self.config_file.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
