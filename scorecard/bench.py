@@ -578,7 +578,7 @@ def run(opts: Options, log: Log | None = None) -> dict:
         steps += [
             Step("compute", f"compute all KPIs ({n_periods} periods × {n_units} units)", compute_s, ratio, "× floor",
                  f"≤ {COMPUTE_RATIO_TARGET:g}× floor", met(ratio, COMPUTE_RATIO_TARGET),
-                 note=f"warehouse.recompute (measures + scores), best of {opts.repeats}: "
+                 note=f"warehouse.recompute (measures, scores, analysis tables), best of {opts.repeats}: "
                       + ", ".join(f"{s:.2f}" for s in compute_runs) + " s"),
             Step("floor", f"floor: GROUP BY month × unit, {medians} medians + count(*)", floor_s, None, "",
                  note=f"bare DuckDB over the same interactions table, best of {opts.repeats}: "
