@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .display import is_missing
+
 GREEN_BAND = "rgba(46, 160, 67, 0.10)"
 AMBER_BAND = "rgba(230, 160, 0, 0.14)"
 RED_BAND = "rgba(210, 50, 50, 0.10)"
@@ -38,10 +40,6 @@ def label(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _missing(value) -> bool:
-    return value is None or pd.isna(value)
-
-
 def _zones(direction: str, target: float, amber: float) -> list[tuple[float, float, str]]:
     if direction == "higher":
         return [(target, math.inf, GREEN_BAND), (amber, target, AMBER_BAND), (-math.inf, amber, RED_BAND)]
@@ -56,7 +54,7 @@ def _trend_panel(df: pd.DataFrame, name: str, direction: str, min_sample: int,
     periods = list(df["period"])
     target = df["target"].dropna().iloc[-1] if df["target"].notna().any() else None
     amber = df["amber"].dropna().iloc[-1] if df["amber"].notna().any() else None
-    span = [v for c in ("value", "ci_low", "ci_high", "target", "amber") if c in df for v in df[c] if not _missing(v)]
+    span = [v for c in ("value", "ci_low", "ci_high", "target", "amber") if c in df for v in df[c] if not is_missing(v)]
     shapes, y_range = [], None
     if span:
         lo, hi = min(span), max(span)

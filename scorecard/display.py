@@ -45,6 +45,7 @@ __all__ = [
     "Col",
     "StatusStyle",
     "chart_bundle",
+    "is_missing",
     "kpi_cards_bundle",
     "md_escape",
     "show_chart",
@@ -52,7 +53,6 @@ __all__ = [
     "show_list",
     "show_markdown",
     "show_page_break",
-    "show_status_legend",
     "show_table",
     "status_style",
     "table_bundle",
@@ -92,7 +92,7 @@ STATUSES: dict[str, StatusStyle] = {
 
 def status_style(status: Any) -> StatusStyle | None:
     """The style of a status value; None for no status; a neutral style for unknown values."""
-    if status is None or _is_missing(status) or str(status).strip() == "":
+    if status is None or is_missing(status) or str(status).strip() == "":
         return None
     key = str(status).strip()
     return STATUSES.get(key) or StatusStyle(key, key, "?", "#ffffff", "#333333")
@@ -144,7 +144,8 @@ def md_escape(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- formatting
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA or NaT: the values tables and charts show as a dash or a gap."""
     if value is None:
         return True
     try:
@@ -158,7 +159,7 @@ def _is_missing(value: Any) -> bool:
 
 
 def _format(value: Any, fmt: str | Callable[[Any], str] | None, na: str) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return na
     if callable(fmt):
         return str(fmt(value))
@@ -284,7 +285,7 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
 
 # --------------------------------------------------------------------------- table renderers
 def _numbers(values: Sequence[Any]) -> list[float | None]:
-    return [None if _is_missing(v) else float(v) for v in values]
+    return [None if is_missing(v) else float(v) for v in values]
 
 
 def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16) -> str:
@@ -518,19 +519,6 @@ def show_table(
     legend of the statuses present follows the table unless ``legend=False``.
     """
     _display(table_bundle(rows, columns, group_by=group_by, caption=caption, legend=legend, na=na, css_class=css_class))
-
-
-def show_status_legend(statuses: Iterable[str] | None = None) -> None:
-    """Display the legend of the given statuses (default: all)."""
-    styles = [STATUSES[s] for s in (statuses or STATUSES)]
-    _display(
-        {
-            "text/html": _html_legend(styles),
-            TYPST_MIME: _typst_legend(styles),
-            "text/markdown": " ".join(f"{md_escape(s.symbol)} {md_escape(s.label)}" for s in styles) + "\n",
-            "text/plain": "  ".join(f"{s.symbol} {s.label}" for s in styles),
-        }
-    )
 
 
 # --------------------------------------------------------------------------- KPI cards

@@ -8,15 +8,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-STATUS_SYMBOLS = {
-    "green": "● on target",
-    "amber": "▲ watch",
-    "red": "▼ off target",
-    "low-n": "◌ low n",
-    "no-data": "– no data",
-    "no-target": "○ no target",
-    "": "",
-}
+from .display import is_missing
+
 
 UNIT_SCORECARD_SQL = """
 SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_order, c.noisy,
@@ -137,7 +130,7 @@ def catalog_table(con: duckdb.DuckDBPyConnection, period: str | None = None) -> 
 
 def format_value(value, kpi_unit: str, digits: int | None = None) -> str:
     """A KPI value as a reader expects it: 84.2%, 42 min, +35, 5.9, 1,234."""
-    if value is None or pd.isna(value):
+    if is_missing(value):
         return "–"
     if kpi_unit == "%":
         return f"{value:.1f}%"
@@ -155,7 +148,7 @@ def format_value(value, kpi_unit: str, digits: int | None = None) -> str:
 
 
 def format_change(value, kpi_unit: str) -> str:
-    if value is None or pd.isna(value):
+    if is_missing(value):
         return "–"
     suffix = {"%": " pts", "minutes": " min", "hours": " h"}.get(kpi_unit, "")
     return f"{value:+.1f}{suffix}"
@@ -207,14 +200,10 @@ def _interval(row) -> str:
     return f"{low} – {high}"
 
 
-def _missing(value) -> bool:
-    return value is None or pd.isna(value)
-
-
 def flagged_change(delta, significant, direction: str, kpi_unit: str) -> str:
     """A change with a flag only when it is larger than the noise: ▲ better, ▼ worse."""
     text = format_change(delta, kpi_unit)
-    if _missing(delta) or _missing(significant) or not significant or direction not in ("higher", "lower"):
+    if is_missing(delta) or is_missing(significant) or not significant or direction not in ("higher", "lower"):
         return text
     better = (delta > 0) == (direction == "higher")
     return f"{text} {'▲' if better else '▼'}"
@@ -243,7 +232,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
             "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
             "n": f"{int(r.n):,}",
             "interval": _interval(r),
-            "benchmark": "–" if _missing(r.bench_position) else r.bench_position,
+            "benchmark": "–" if is_missing(r.bench_position) else r.bench_position,
             "weight": f"{r.weight:g}%" if r.weight else "tracked",
             "owner": r.owner or "",
         })
@@ -251,7 +240,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
 
 
 def delta(value, before):
-    if _missing(value) or _missing(before):
+    if is_missing(value) or is_missing(before):
         return None
     return value - before
 
@@ -309,20 +298,20 @@ def comparison_rows(card: pd.DataFrame) -> list[dict]:
     rows = []
     for r in card[card["value"].notna() & (card["kpi_id"] != "volume")].itertuples():
         bench = "–"
-        if not _missing(r.bench_median):
+        if not is_missing(r.bench_median):
             bench = format_value(r.bench_median, r.kpi_unit)
-            if not _missing(r.bench_p25) and not _missing(r.bench_p75):
+            if not is_missing(r.bench_p25) and not is_missing(r.bench_p75):
                 bench += f" ({format_value(r.bench_p25, r.kpi_unit)} – {format_value(r.bench_p75, r.kpi_unit)})"
         rows.append({
             "kpi": r.name,
             "value": format_value(r.value, r.kpi_unit),
             "company": format_value(r.company_value, r.kpi_unit),
             "vs_company": format_change(r.vs_company, r.kpi_unit),
-            "rank": "–" if _missing(r.sibling_rank) or r.sibling_count < 2
+            "rank": "–" if is_missing(r.sibling_rank) or r.sibling_count < 2
                     else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
             "benchmark": bench,
-            "position": "–" if _missing(r.bench_position) else r.bench_position,
-            "source": "–" if _missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
+            "position": "–" if is_missing(r.bench_position) else r.bench_position,
+            "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
         })
     return rows
 
@@ -374,7 +363,7 @@ def breakdown_rows(con: duckdb.DuckDBPyConnection, period: str, unit_id: str,
         row = rows.setdefault(r.kpi_id, {"kpi": r.name})
         if r.kpi_id == "volume":
             row[r.dim_value] = f"{int(r.n):,}"
-        elif not _missing(r.value):
+        elif not is_missing(r.value):
             low = ", low n" if r.n < floor else ""
             row[r.dim_value] = f"{format_value(r.value, r.kpi_unit)} (n={int(r.n):,}{low})"
     return list(rows.values()), values
