@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-CONFIG ?= scorecard.yml
+CONFIG ?=
 DATA   ?=
+DEMO   := data/demo
 SITE   ?=
 PERIOD ?=
 RESTATE ?=
@@ -13,11 +14,15 @@ PORT   ?= 8000
 BENCH_INTERACTIONS ?= 10000000
 BENCH_SIZE ?=
 
-PUBLISH_ARGS = --config $(CONFIG) $(if $(DATA),--data "$(DATA)") $(if $(SITE),--site "$(SITE)") \
+# the configuration: CONFIG= when given, else DATA/scorecard.yml when present, else the built-in
+# defaults; with neither DATA nor CONFIG, the demo (data/demo, with its own scorecard.yml)
+DATA_ARGS = $(if $(CONFIG),--config "$(CONFIG)") $(if $(DATA),--data "$(DATA)",$(if $(CONFIG),,--data $(DEMO)))
+NEED_DEMO = $(if $(DATA)$(CONFIG),,$(DEMO)/scorecard.yml)
+PUBLISH_ARGS = $(DATA_ARGS) $(if $(SITE),--site "$(SITE)") \
 	$(if $(PERIOD),--period $(PERIOD)) $(if $(RESTATE),--restate $(RESTATE) --reason "$(REASON)") \
 	$(if $(RENDERER),--renderer $(RENDERER))
 
-.PHONY: setup publish demo test serve bench clean
+.PHONY: setup publish check demo test serve bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,13 +40,18 @@ $(VENV)/.installed: pyproject.toml
 	fi
 	@touch $@
 
-data/demo/interactions.csv: | setup
-	$(BIN)/scorecard demo --out data/demo
+# the demo data and its configuration (data/demo/scorecard.yml)
+$(DEMO)/scorecard.yml: | setup
+	$(BIN)/scorecard demo --out $(DEMO)
 
-demo: data/demo/interactions.csv
+demo: $(DEMO)/scorecard.yml
 
-publish: setup $(if $(DATA),,data/demo/interactions.csv)
+publish: setup $(NEED_DEMO)
 	$(BIN)/scorecard publish $(PUBLISH_ARGS)
+
+# make check DATA=folder: load and validate, say what a publish would do, publish nothing
+check: setup $(NEED_DEMO)
+	$(BIN)/scorecard check $(DATA_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider

@@ -1,7 +1,9 @@
-"""The `scorecard` command: build the warehouse, compute, export, publish, make demo data.
+"""The `scorecard` command: check a data folder, build the warehouse, compute, export, publish,
+make demo data.
 
 Every expected failure is a ScorecardError, printed as one message with its exit code:
-2 for input data, 3 for configuration, 4 for publishing.
+2 for input data, 3 for configuration, 4 for publishing. Which configuration a command uses
+is configsource.choose's rule: --config, else the data folder's scorecard.yml, else defaults.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from .errors import ScorecardError
 
-DEFAULT_CONFIG = "scorecard.yml"
+DEFAULT_CONFIG = "scorecard.yml"   # looked for in the data folder (configsource.CONFIG_NAME)
 
 
 class Progress:
@@ -28,13 +30,38 @@ class Progress:
             print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def _config(args):
-    from .config import load_config
+def _chosen(args, progress: Progress | None = None):
+    """The configuration for this command (see configsource) and, on progress, where it came from."""
+    from .configsource import choose
 
-    path = args.config
-    if path is None and Path(DEFAULT_CONFIG).exists():
-        path = DEFAULT_CONFIG
-    return load_config(path)
+    data = getattr(args, "data", None)
+    recorded = None
+    if args.config is None and data is None and hasattr(args, "db"):
+        from .config import Config
+
+        recorded = _recorded_data(args.db or Config().database)
+    chosen = choose(args.config, data, recorded_data=recorded)
+    if progress is not None:
+        progress(f"configuration: {chosen.describe()}")
+    return chosen
+
+
+def _config(args, progress: Progress | None = None):
+    return _chosen(args, progress).config
+
+
+def _recorded_data(database: str | Path) -> str | None:
+    """The input folder a database was built from (its configuration belongs to that data)."""
+    import duckdb
+
+    if not Path(database).is_file():
+        return None
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'data_dir'").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
 
 
 def cmd_demo(args) -> int:
@@ -48,8 +75,9 @@ def cmd_demo(args) -> int:
 def cmd_build(args) -> int:
     from .warehouse import build
 
-    config = _config(args)
-    summary = build(config, data_dir=args.data, database=args.db, progress=Progress(args.quiet))
+    progress = Progress(args.quiet)
+    config = _config(args, progress)
+    summary = build(config, database=args.db, progress=progress)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.line())
@@ -59,8 +87,9 @@ def cmd_build(args) -> int:
 def cmd_compute(args) -> int:
     from .warehouse import recompute
 
-    config = _config(args)
-    summary = recompute(config, database=args.db, progress=Progress(args.quiet))
+    progress = Progress(args.quiet)
+    config = _config(args, progress)
+    summary = recompute(config, database=args.db, progress=progress)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.line())
@@ -81,15 +110,27 @@ def cmd_export(args) -> int:
 def cmd_publish(args) -> int:
     from .publish import publish
 
-    config = _config(args)
+    progress = Progress(args.quiet)
+    config = _config(args, progress)
     overrides = {k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v}
     config = config.model_copy(update=overrides)
     summary = publish(config, period=args.period or None, restate=args.restate or None, reason=args.reason,
-                      renderer=args.renderer, workers=args.workers, progress=Progress(args.quiet))
+                      renderer=args.renderer, workers=args.workers, progress=progress)
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
     print(summary.line())
     return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check
+
+    args.data = args.data or args.data_option
+    chosen = _chosen(args)
+    print(f"Configuration: {chosen.describe()}", flush=True)   # also when the check then fails
+    report = check(chosen, progress=Progress(args.quiet))
+    print("\n".join(report.render().splitlines()[1:]))
+    return 0 if report.ok else 2
 
 
 def cmd_quarantine(args) -> int:
@@ -112,7 +153,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp):
-        sp.add_argument("--config", help=f"configuration file (default: ./{DEFAULT_CONFIG} if present)")
+        sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
+                                         "if present, else the built-in defaults)")
         sp.add_argument("--db", help="DuckDB database file (default: `database` in the configuration)")
         return sp
 
@@ -122,11 +164,21 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=7)
     sp.set_defaults(func=cmd_demo)
 
+    sp = sub.add_parser("check", help="load and validate a data folder and say what a publish would do; "
+                                      "publish nothing")
+    sp.add_argument("data", nargs="?", help="input folder (default: `data` in the configuration)")
+    sp.add_argument("--data", dest="data_option", metavar="DATA", help="the same, as an option")
+    sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
+                                     "if present, else the built-in defaults)")
+    sp.set_defaults(func=cmd_check)
+
     sp = with_config(sub.add_parser("build", help="load and validate the inputs, compute every KPI"))
     sp.add_argument("--data", help="input folder (default: `data` in the configuration)")
     sp.set_defaults(func=cmd_build)
 
     sp = with_config(sub.add_parser("compute", help="recompute results in a built database (after changing targets)"))
+    sp.add_argument("--data", help="input folder whose scorecard.yml to use (default: the folder the database "
+                                   "was built from)")
     sp.set_defaults(func=cmd_compute)
 
     sp = with_config(sub.add_parser("export", help="write the long-format scorecard.csv"))

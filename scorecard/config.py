@@ -11,7 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .catalog import Catalog, load_catalog
 from .errors import ConfigError
@@ -29,6 +29,12 @@ Period = Annotated[str, AfterValidator(_period)]
 # External benchmarks shipped with the package (public figures; see its `source` and `note`
 # columns), used when the input folder has no benchmarks file.
 PACKAGED_BENCHMARKS = Path(str(resources.files("scorecard").joinpath("benchmarks.csv")))
+# The site project and the notebook templates ship with the package, so a configuration kept
+# anywhere (or none at all) publishes the same site; a configuration may point at its own.
+PACKAGED_PROJECT = Path(str(resources.files("scorecard").joinpath("project", "_quarto.yml")))
+PACKAGED_NOTEBOOKS = Path(str(resources.files("scorecard").joinpath("project", "notebooks")))
+# Paths a configuration file may set; those it sets are relative to the file.
+PATH_SETTINGS = ("data", "database", "site", "reports", "notebooks", "project", "benchmarks")
 
 
 class TargetRule(BaseModel):
@@ -62,7 +68,12 @@ class Quadrants(BaseModel):
 
 
 class Config(BaseModel):
-    """Everything a run needs besides the input files. Paths are relative to the config file."""
+    """Everything a run needs besides the input files.
+
+    Paths set in a configuration file are relative to that file; paths left at their defaults
+    are relative to the working directory (the site, the database and the executed notebooks
+    are the outputs of a run, not part of the data folder), except the site project, the
+    notebook templates and the benchmarks, which default to the ones shipped in the package."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -70,12 +81,12 @@ class Config(BaseModel):
     survey_window_days: int = Field(default=7, ge=0)
     min_sample: int = Field(default=30, ge=1)
     cutoff: datetime | None = Field(default=None, description="data cut-off; default: latest interaction timestamp")
-    data: Path = Path("data/demo")
+    data: Path | None = Field(default=None, description="input folder; usually given as --data / DATA=")
     database: Path = Path("data/scorecard.duckdb")
     site: Path = Path("_site")
     reports: Path = Path("reports")
-    notebooks: Path = Path("notebooks")
-    project: Path = Path("_quarto.yml")
+    notebooks: Path = PACKAGED_NOTEBOOKS
+    project: Path = PACKAGED_PROJECT
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                               description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk")
@@ -87,6 +98,12 @@ class Config(BaseModel):
     )
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
     targets: list[TargetRule] = Field(default_factory=list)
+    # the file it was read from, for messages about its rules (not a setting)
+    _source: str = PrivateAttr(default="configuration")
+
+    @property
+    def source(self) -> str:
+        return self._source
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +113,15 @@ class Config(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as 'Europe/Paris')") from None
         return value
+
+    def input_folder(self) -> Path:
+        """The input folder, or an error that says how to give one."""
+        if self.data is None:
+            from .errors import InputError
+
+            raise InputError("no input folder: give one with --data FOLDER (make publish DATA=FOLDER) "
+                             "or `data:` in the configuration")
+        return Path(self.data)
 
     def fingerprint(self) -> str:
         """Changes whenever a setting changes: a publish rebuilds the database when it does.
@@ -108,11 +134,12 @@ class Config(BaseModel):
         return digest.hexdigest()
 
     def resolve_paths(self, base: Path) -> "Config":
-        """Paths in the file are relative to the file, not to wherever the command runs."""
+        """Paths written in the file are relative to the file, not to wherever the command runs;
+        defaults stay as they are (see the class docstring)."""
         return self.model_copy(update={
             name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
-            for name in ("data", "database", "site", "reports", "notebooks", "project", "benchmarks")
-            if getattr(self, name) is not None
+            for name in PATH_SETTINGS
+            if name in self.model_fields_set and getattr(self, name) is not None
         })
 
 
@@ -162,4 +189,6 @@ def load_config(path: str | Path | None = None, catalog: Catalog | None = None) 
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(str(path), exc)) from None
     check_against_catalog(config, catalog, str(path))
-    return config.resolve_paths(path.parent)
+    config = config.resolve_paths(path.parent)
+    config._source = str(path)
+    return config

@@ -1,7 +1,8 @@
 """Seeded demo data: the contract's input tables, generated inside DuckDB.
 
 ``generate(out_dir)`` writes ``org_units, interactions, survey_responses, employee_pulse,
-qa_reviews, costs, customers, sla_policies`` as CSV files. Rows come from set-based SQL
+qa_reviews, costs, customers, sla_policies`` as CSV files, and the demo's configuration
+(``scorecard.yml``, from the packaged ``demo_config.yml``) beside them. Rows come from set-based SQL
 (``range`` joined to a small per team-and-month plan). Every random draw is a hash of the
 row key, a salt and the seed, turned into other distributions by inverse transform, so the
 same seed and sizes give byte-identical files whatever the number of threads (with the same
@@ -69,7 +70,9 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["generate", "ROLES", "INVALID", "TABLES"]
+__all__ = ["generate", "write_config", "ROLES", "INVALID", "TABLES", "CONFIG_TEMPLATE"]
+
+CONFIG_TEMPLATE = Path(__file__).with_name("demo_config.yml")
 
 TABLES = (
     "org_units", "interactions", "survey_responses", "employee_pulse",
@@ -734,10 +737,23 @@ def generate(out_dir: str | Path, interactions: int = 60_000, seed: int = 7,
             written[name] = _copy(con, query, out / f"{name}.csv")
             if progress is not None:
                 progress(f"{name}: {written[name]:,} rows")
+        write_config(out / "scorecard.yml", {u for (u,) in con.execute("SELECT unit_id FROM org").fetchall()})
         return written
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+_RULE_UNIT = re.compile(r"^\s*- \{.*\bunit: (?P<unit>[^,}]+)[,}]")
+
+
+def write_config(path: Path, units: set[str]) -> Path:
+    """The demo's configuration, without the target rules of units this demo does not have
+    (fewer teams): a rule naming an unknown unit is a configuration error."""
+    lines = [line for line in CONFIG_TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True)
+             if not (m := _RULE_UNIT.match(line)) or m["unit"].strip() in units]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
 
 
 def _day(ms: int) -> str:

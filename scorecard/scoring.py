@@ -121,12 +121,14 @@ def store_target_rules(con: duckdb.DuckDBPyConnection, config: Config, catalog: 
                    effective_from::VARCHAR AS effective_from, target, amber, weight, owner::VARCHAR AS owner,
                    rule_order FROM _rules""")
     con.unregister("_rules")
-    unknown = con.execute("""SELECT DISTINCT r.unit_id FROM target_rules r LEFT JOIN org_units u USING (unit_id)
-                             WHERE r.unit_id IS NOT NULL AND u.unit_id IS NULL ORDER BY 1""").fetchall()
+    unknown = con.execute("""SELECT r.rule_order, r.kpi_id, r.unit_id FROM target_rules r
+                             LEFT JOIN org_units u USING (unit_id)
+                             WHERE r.source = 'config' AND r.unit_id IS NOT NULL AND u.unit_id IS NULL
+                             ORDER BY 1""").fetchall()
     if unknown:
-        raise ConfigError(
-            "targets: unknown unit " + ", ".join(repr(u[0]) for u in unknown) + " (not a unit_id in org_units)"
-        )
+        rules = "; ".join(f"targets[{i}] ({kpi}): unknown unit {unit!r}" for i, kpi, unit in unknown)
+        raise ConfigError(f"{config.source}: {rules} (not a unit_id in org_units; "
+                          "remove the rule or correct the unit)")
 
 
 def check_resolved_targets(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

@@ -165,7 +165,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
     """Load and validate every input table, compute the scorecard, and store it all in `database`."""
     say = progress or (lambda _msg: None)
     catalog = catalog or load_catalog()
-    data_dir = Path(data_dir or config.data)
+    data_dir = Path(data_dir) if data_dir is not None else config.input_folder()
     database = Path(database or config.database)
     sources = find_sources(data_dir)
     database.parent.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
         raise PublishError(f"{project_file}: project file not found (the site's title and navbar live there)")
     summary = PublishSummary(site)
     with publish_lock(site):
-        sources = find_sources(Path(config.data))
+        sources = find_sources(config.input_folder())
         inputs = inputs_sha256(sources)
         if _database_is_current(config, inputs):
             say(f"database {config.database} is current")

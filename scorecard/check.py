@@ -1,0 +1,209 @@
+"""`scorecard check DATA`: everything a publish would find out about a data folder, without
+publishing: the configuration it would use, rows read and set aside per table and reason, the
+KPIs the tables present allow, and the months found.
+
+The check is a real build (load, validate, compute) into a temporary database, so it fails
+exactly where a publish would, and never touches the site or the database of a deployment.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .catalog import load_catalog
+from .config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT
+from .configsource import ChosenConfig
+from .contract import TABLES
+from .loading import find_sources
+from .warehouse import build
+
+# What each KPI needs besides its table: (table, condition on the clean table's rows, what is
+# missing when no row meets it). sla_frt also needs sla_policies (SECOND_TABLE).
+NEEDS: dict[str, tuple[str, str, str]] = {
+    "csat": ("survey_responses", "survey = 'csat'", "no valid CSAT responses (survey = csat)"),
+    "nps": ("survey_responses", "survey = 'nps'", "no valid NPS responses (survey = nps)"),
+    "ces": ("survey_responses", "survey = 'ces'", "no valid CES responses (survey = ces)"),
+    "retention": ("customers", "true", "no valid customers"),
+    "fcr": ("interactions", "resolved_at IS NOT NULL AND contacts_to_resolve IS NOT NULL",
+            "column resolved_at or contacts_to_resolve missing or empty"),
+    "frt_median": ("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty"),
+    "resolution_median": ("interactions", "resolved_at IS NOT NULL", "column resolved_at missing or empty"),
+    "sla_frt": ("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty"),
+    "reopen_rate": ("interactions", "resolved_at IS NOT NULL AND reopened IS NOT NULL",
+                    "column reopened missing or empty"),
+    "aht": ("interactions", "handle_time_s IS NOT NULL", "column handle_time_s missing or empty"),
+    "qa_score": ("qa_reviews", "true", "no valid QA reviews"),
+    "volume": ("interactions", "true", "no valid interactions"),
+    "cost_per_contact": ("costs", "true", "no valid costs"),
+    "enps": ("employee_pulse", "true", "no valid pulse responses"),
+}
+SECOND_TABLE = {"sla_frt": "sla_policies"}
+EXAMPLES = 2   # example rows shown per table and reason
+
+
+@dataclass
+class TableCheck:
+    table: str
+    file: str | None            # None: no file for this table
+    read: int = 0
+    set_aside: int = 0
+    reasons: list[tuple[str, int, list[str]]] = field(default_factory=list)   # reason, rows, examples
+
+
+@dataclass
+class CheckReport:
+    chosen: ChosenConfig
+    data: Path
+    tables: list[TableCheck]
+    computable: list[str]
+    not_computable: list[tuple[str, str]]     # kpi, why
+    periods: list[tuple[str, bool, int]]      # period, complete, interactions created in it
+    cutoff: str
+    units: int
+
+    @property
+    def complete(self) -> list[str]:
+        return [p for p, complete, _n in self.periods if complete]
+
+    @property
+    def ok(self) -> bool:
+        """A publish would succeed: it publishes complete months (an incomplete one only on request)."""
+        return bool(self.complete)
+
+    def render(self) -> str:
+        return "\n".join(_render(self))
+
+
+def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -> CheckReport:
+    """Build the data folder into a temporary database and report what a publish would find.
+
+    Raises the same errors a publish would (InputError, ConfigError) before anything is reported."""
+    config = chosen.config
+    data = config.input_folder()
+    catalog = load_catalog()
+    sources = find_sources(data)
+    with tempfile.TemporaryDirectory(prefix="scorecard-check-") as tmp:
+        database = Path(tmp) / "check.duckdb"
+        build(config, data_dir=data, database=database, catalog=catalog, progress=progress)
+        with duckdb.connect(str(database), read_only=True) as con:
+            tables = _tables(con, sources)
+            computable, missing = _kpis(con, catalog.ids, sources)
+            periods = con.execute("""
+                SELECT p.period, p.complete, count(i.interaction_id)
+                FROM periods p LEFT JOIN interactions i ON strftime(i.created_at, '%Y-%m') = p.period
+                GROUP BY ALL ORDER BY 1""").fetchall()
+            cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+            units = con.execute("SELECT count(*) FROM org_units").fetchone()[0]
+    return CheckReport(chosen, data, tables, computable, missing, periods, cutoff[:16], units)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
+    kept = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    reasons = con.execute(f"""
+        WITH q AS (SELECT *, count(*) OVER (PARTITION BY table_name, reason) AS rows,
+                          row_number() OVER (PARTITION BY table_name, reason ORDER BY "row") AS k
+                   FROM quarantine)
+        SELECT table_name, reason, any_value(rows),
+               list('row ' || "row" || coalesce(' (' || record_id || ')', '')
+                    || coalesce(': "' || value || '"', '') ORDER BY "row") FILTER (k <= {EXAMPLES})
+        FROM q GROUP BY ALL ORDER BY 1, 3 DESC, 2""").fetchall()
+    out = []
+    for name in TABLES:
+        source = sources.get(name)
+        if source is None:
+            if name == "benchmarks":
+                continue   # the packaged (or configured) benchmarks stand in; not an input table
+            out.append(TableCheck(name, None))
+            continue
+        item = TableCheck(name, source.path.name)
+        item.reasons = [(reason, rows, examples) for table, reason, rows, examples in reasons if table == name]
+        item.set_aside = sum(rows for _r, rows, _e in item.reasons)
+        item.read = kept[name] + item.set_aside
+        out.append(item)
+    return out
+
+
+def _kpis(con: duckdb.DuckDBPyConnection, kpi_ids: list[str], sources: dict) -> tuple[list[str], list[tuple[str, str]]]:
+    measured = {k for (k,) in con.execute("SELECT DISTINCT kpi_id FROM measures WHERE n > 0").fetchall()}
+    computable, missing = [], []
+    for kpi in kpi_ids:
+        if kpi in measured:
+            computable.append(kpi)
+            continue
+        table, condition, what = NEEDS.get(kpi, ("interactions", "true", "no data"))
+        tables = [table] + ([SECOND_TABLE[kpi]] if kpi in SECOND_TABLE else [])
+        absent = [t for t in tables if t not in sources]
+        if absent:
+            why = "; ".join(f"table {t} missing (no {t}.csv)" for t in absent)
+        elif con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+            why = f"every row of {sources[table].path.name} was set aside"
+        elif con.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0] == 0:
+            why = f"{sources[table].path.name}: {what}"
+        else:
+            why = "no value in any month (see the rows set aside)"
+        missing.append((kpi, why))
+    return computable, missing
+
+
+def _span(periods: list[str]) -> str:
+    """'2024-10 … 2026-10' for a run of months, or the months themselves when few."""
+    if len(periods) <= 3:
+        return ", ".join(periods)
+    return f"{periods[0]} … {periods[-1]}"
+
+
+def _render(r: CheckReport) -> list[str]:
+    config = r.chosen.config
+    lines = [f"Configuration: {r.chosen.describe()}",
+             f"  time zone {config.timezone}, {len(config.targets)} target rule(s), minimum sample {config.min_sample}"]
+    outputs = f"  a publish writes: site {config.site}, database {config.database}, executed notebooks {config.reports}"
+    lines.append(outputs)
+    if Path(config.project) != PACKAGED_PROJECT or Path(config.notebooks) != PACKAGED_NOTEBOOKS:
+        lines.append(f"  site project {config.project}, notebook templates {config.notebooks}")
+    lines += ["", f"Input folder: {r.data}", f"  {'table':<18} {'file':<24} {'read':>9} {'set aside':>10} {'kept':>9}"]
+    for t in r.tables:
+        if t.file is None:
+            need = "required" if TABLES[t.table].required else "optional"
+            lines.append(f"  {t.table:<18} {'(no file, ' + need + ')':<24}")
+            continue
+        lines.append(f"  {t.table:<18} {t.file:<24} {t.read:>9,} {t.set_aside:>10,} {t.read - t.set_aside:>9,}")
+        for reason, rows, examples in t.reasons:
+            lines.append(f"      {rows:>7,} {reason}")
+            for example in examples:
+                lines.append(f"              e.g. {_clip(example)}")
+
+    lines += ["", f"KPIs that can be computed ({len(r.computable)} of {len(r.computable) + len(r.not_computable)}): "
+              + (", ".join(r.computable) or "none")]
+    if r.not_computable:
+        lines.append(f"KPIs that cannot ({len(r.not_computable)}), published as no data:")
+        width = max(len(k) for k, _ in r.not_computable)
+        lines += [f"  {kpi:<{width}}  {why}" for kpi, why in r.not_computable]
+
+    periods = [p for p, _c, _n in r.periods]
+    incomplete = [p for p, complete, _n in r.periods if not complete]
+    empty = [p for p, _c, n in r.periods if n == 0]
+    lines += ["", f"Months found: {len(periods)} ({_span(periods)}), {r.units} units, data cut-off {r.cutoff}",
+              f"  complete: {len(r.complete)}" + (f" ({_span(r.complete)})" if r.complete else "")]
+    if incomplete:
+        lines.append(f"  incomplete: {', '.join(incomplete)} (the cut-off is before the month's end; "
+                     "publish one with --period YYYY-MM, marked provisional)")
+    if empty:
+        lines.append(f"  months without interactions: {_span(empty) if len(empty) > 6 else ', '.join(empty)}"
+                     f" ({len(empty)})")
+    lines.append("")
+    if r.ok:
+        lines.append(f"OK: a publish would succeed ({len(r.complete)} complete month(s) × {r.units} units).")
+    else:
+        lines.append("NOT READY: no complete month yet, so a publish has nothing to publish "
+                     "(publish an incomplete month with --period YYYY-MM, marked provisional).")
+    return lines
+
+
+def _clip(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
