@@ -467,6 +467,9 @@ def timed(fn: Callable, *args, **kwargs):
 
 # ----------------------------------------------------------------------------- the run
 
+# the demo configuration (what `scorecard demo` writes beside the demo data)
+DEMO_CONFIG = Path(__file__).with_name("demo_config.yml")
+
 @dataclass
 class Options:
     interactions: int = FULL_INTERACTIONS
@@ -476,7 +479,7 @@ class Options:
     seed: int = SEED
     work: Path = Path("bench/work")
     results: Path = Path("bench/results.json")
-    config: Path = Path("scorecard.yml")
+    config: Path = DEMO_CONFIG
     first_periods: int | None = None  # None: every complete period but the newest
     repeats: int = 3
     renderer: str | None = None
@@ -732,7 +735,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--work", type=Path, default=Path("bench/work"), help="work folder (default bench/work)")
     p.add_argument("--results", type=Path, default=None,
                    help="default bench/results.json (bench/results-small.json with --small)")
-    p.add_argument("--config", type=Path, default=Path("scorecard.yml"), help="targets etc. (default scorecard.yml)")
+    p.add_argument("--config", type=Path, default=DEMO_CONFIG, help="targets etc. (default: the demo's configuration)")
     p.add_argument("--first-periods", default=None,
                    help="periods in the first publish: 'all' (every complete period but the newest; the default, "
                         f"about 15 min at 10M on 2 cores) or N (the last N of them, one PERIOD= publish each; "

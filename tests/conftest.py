@@ -34,6 +34,6 @@ def demo_db(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("demo")
     generate(base / "data")
-    build(load_config(Path(__file__).parents[1] / "scorecard.yml"), data_dir=base / "data",
+    build(load_config(base / "data" / "scorecard.yml"), data_dir=base / "data",
           database=base / "scorecard.duckdb")
     return base / "scorecard.duckdb"

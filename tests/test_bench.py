@@ -80,7 +80,7 @@ def test_command_line_sizes():
 
 def test_a_tiny_run_writes_a_valid_results_document(tmp_path: Path, capsys):
     """Data, build and compute vs floor on 2,000 interactions (publishing is left out: too slow here)."""
-    config = Path(__file__).resolve().parent.parent / "scorecard.yml"
+    from scorecard.demo import CONFIG_TEMPLATE as config
     results = tmp_path / "results.json"
     code = bench.main(["--interactions", "2000", "--teams", "10", "--months", "3", "--repeats", "1",
                        "--no-publish", "--work", str(tmp_path / "work"), "--results", str(results),

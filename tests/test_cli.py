@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,97 @@ def test_commands_on_a_missing_database_exit_2(cli, tmp_path):
         code, out, err = cli(*command, "--db", tmp_path / "none.duckdb")
         assert code == 2, command
         assert_one_error_line(err, "none.duckdb", "database not found", "scorecard build")
+
+
+# --- the configuration comes with the data --------------------------------------------------------------
+
+def _timezone(database: Path) -> str:
+    from scorecard.warehouse import connect
+    with connect(database) as con:
+        return con.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()[0]
+
+
+def test_build_uses_the_data_folders_configuration_else_the_defaults(inputs, cli, tmp_path):
+    _ready(inputs)
+    (tmp_path / "scorecard.yml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")   # not the data's
+    code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
+    assert code == 0, err
+    assert _timezone(inputs.database) == "UTC"          # built-in defaults
+    (inputs.dir / "scorecard.yml").write_text("timezone: Europe/Paris\n", encoding="utf-8")
+    code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
+    assert code == 0, err
+    assert _timezone(inputs.database) == "Europe/Paris"
+
+
+def test_compute_uses_the_configuration_of_the_folder_the_database_was_built_from(inputs, cli):
+    _ready(inputs)
+    (inputs.dir / "scorecard.yml").write_text("min_sample: 1\n", encoding="utf-8")
+    assert cli("build", "--data", inputs.dir, "--db", inputs.database)[0] == 0
+    (inputs.dir / "scorecard.yml").write_text("min_sample: 1\ntargets:\n  - {kpi: frt_median, target: 10, amber: 15}\n",
+                                              encoding="utf-8")
+    code, out, err = cli("compute", "--db", inputs.database)
+    assert code == 0, err
+    from scorecard.warehouse import connect
+    with connect(inputs.database) as con:
+        assert con.execute("SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? "
+                           "AND kpi_id = 'frt_median'", [PARIS]).fetchone() == (10, "red")
+
+
+def test_an_unknown_unit_in_the_data_folders_configuration_exits_3_naming_it(inputs, cli):
+    _ready(inputs)
+    config = inputs.dir / "scorecard.yml"
+    config.write_text("targets:\n  - {kpi: csat, unit: EMEA/Atlantis, target: 90, amber: 85}\n", encoding="utf-8")
+    code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
+    assert code == 3
+    assert_one_error_line(err, str(config), "targets[0] (csat)", "unknown unit 'EMEA/Atlantis'")
+
+
+# --- scorecard check ----------------------------------------------------------------------------------
+
+def test_check_reports_tables_reasons_kpis_months_and_configuration(inputs, cli, tmp_path):
+    inputs.add("interactions", ix("a", "2026-01-05 10:00", first="2026-01-05 10:20"), ix("b", "2026-02-05 10:00"),
+               ix("c", "2026-01-06 10:00", unit_id="EMEA/Atlantis"), ix("d", "2026-01-07 10:00", unit_id="Nowhere"),
+               ix("e", "2026-01-08 10:00", unit_id="Nowhere"), ix("a", "2026-01-09 10:00"))
+    inputs.write()
+    code, out, err = cli("check", inputs.dir)
+    assert code == 0, err
+    assert out.startswith(f"Configuration: built-in defaults (no scorecard.yml in {inputs.dir})\n")
+    assert "a publish writes: site _site, database data/scorecard.duckdb, executed notebooks reports" in out
+    line = next(l for l in out.splitlines() if l.strip().startswith("interactions "))
+    assert line.split()[-3:] == ["6", "4", "2"]          # read, set aside, kept
+    assert "3 unknown unit_id" in out and "1 duplicate interaction_id" in out
+    examples = [l.strip() for l in out.splitlines() if l.strip().startswith("e.g.")]
+    assert examples[:2] == ['e.g. row 3 (c): "EMEA/Atlantis"', 'e.g. row 4 (d): "Nowhere"']   # two of three
+    assert sum("Nowhere" in e for e in examples) == 1
+    assert "survey_responses   (no file, optional)" in out
+    assert "KPIs that can be computed (" in out
+    for kpi, why in (("csat", "table survey_responses missing"), ("sla_frt", "table sla_policies missing"),
+                     ("aht", "interactions.csv: column handle_time_s missing or empty")):
+        assert re.search(rf"^  {kpi}\s+{re.escape(why)}", out, re.M), kpi
+    assert "Months found: 2 (2026-01, 2026-02), 6 units, data cut-off 2026-02-05 10:00" in out
+    assert "complete: 1 (2026-01)" in out and "incomplete: 2026-02" in out
+    assert out.rstrip().endswith("OK: a publish would succeed (1 complete month(s) × 6 units).")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "_site").exists()   # nothing written
+
+
+def test_check_names_the_data_folders_configuration_and_fails_like_a_publish(inputs, cli):
+    _ready(inputs)
+    config = inputs.dir / "scorecard.yml"
+    config.write_text("timezone: Europe/Paris\n", encoding="utf-8")
+    code, out, err = cli("check", "--data", inputs.dir)
+    assert code == 0 and out.startswith(f"Configuration: {config} (in the data folder)\n  time zone Europe/Paris")
+    config.write_text("targets:\n  - {kpi: csat, unit: Atlantis, target: 90, amber: 85}\n", encoding="utf-8")
+    code, out, err = cli("check", inputs.dir)
+    assert code == 3 and out.startswith(f"Configuration: {config}")
+    assert_one_error_line(err, "targets[0] (csat)", "unknown unit 'Atlantis'")
+    (inputs.dir / "interactions.csv").unlink()
+    code, out, err = cli("check", inputs.dir)
+    assert code == 2 and "interactions" in err
+
+
+def test_check_without_a_complete_month_exits_2(inputs, cli):
+    inputs.add("interactions", ix("a", "2026-01-05 10:00"), ix("b", "2026-01-25 10:00"))
+    inputs.write()
+    code, out, err = cli("check", inputs.dir)
+    assert code == 2
+    assert "complete: 0" in out and "NOT READY" in out

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.config import Config, TargetRule, load_config
-from scorecard.errors import ConfigError
+from scorecard.config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT, Config, TargetRule, load_config
+from scorecard.configsource import choose
+from scorecard.errors import ConfigError, InputError
 from scorecard_fixtures import Inputs, ix
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,10 +35,98 @@ def test_defaults():
     assert config.cutoff is None and config.targets == [] and config.columns == {}
 
 
-def test_the_repository_configuration_loads():
-    config = load_config(REPO / "scorecard.yml")
-    assert config.timezone == "Europe/Paris"
-    assert config.data == REPO / "data" / "demo"
+def test_the_defaults_publish_with_the_packaged_project_and_write_to_the_working_directory():
+    config = Config()
+    assert config.project == PACKAGED_PROJECT and config.project.is_file()
+    assert (config.notebooks / "unit.ipynb").is_file() and (config.notebooks / "period.ipynb").is_file()
+    # the repository's top-level files are the same files (one source)
+    assert config.project.read_bytes() == (REPO / "_quarto.yml").read_bytes()
+    assert (config.notebooks / "unit.ipynb").read_bytes() == (REPO / "notebooks" / "unit.ipynb").read_bytes()
+    assert config.data is None
+    assert (config.site, config.database, config.reports) == (Path("_site"), Path("data/scorecard.duckdb"),
+                                                              Path("reports"))
+    with pytest.raises(InputError, match="no input folder"):
+        config.input_folder()
+
+
+def test_paths_set_in_a_file_are_relative_to_it_and_the_others_are_not(tmp_path):
+    config = load_config(write(tmp_path, "site: public\ndatabase: state/sc.duckdb\n"))
+    assert config.site == tmp_path / "public" and config.database == tmp_path / "state" / "sc.duckdb"
+    assert config.reports == Path("reports") and config.data is None    # unset: the working directory
+    assert config.project == PACKAGED_PROJECT and config.notebooks == PACKAGED_NOTEBOOKS
+    assert config.source == str(tmp_path / "scorecard.yml")
+
+
+def test_the_demo_configuration_keeps_only_rules_for_its_units(tmp_path):
+    from scorecard.demo import CONFIG_TEMPLATE, write_config
+
+    full = load_config(write_config(tmp_path / "full.yml", {"EMEA/Dublin Key Accounts",
+                                                            "APAC & Remote/Accessibility Desk"}))
+    assert full.timezone == "Europe/Paris"
+    assert {r.unit for r in full.targets} == {None, "EMEA/Dublin Key Accounts", "APAC & Remote/Accessibility Desk"}
+    assert len(full.targets) == len(load_config(CONFIG_TEMPLATE).targets)
+    fewer = load_config(write_config(tmp_path / "fewer.yml", {"EMEA/Dublin Key Accounts"}))
+    assert {r.unit for r in fewer.targets} == {None, "EMEA/Dublin Key Accounts"}
+    assert len(fewer.targets) == len(full.targets) - 1
+    assert (fewer.data, fewer.site) == (None, Path("_site"))   # the template sets no paths
+
+
+# --- which configuration a run uses -----------------------------------------------------------------------
+
+def test_choose_an_explicit_file_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "exports"
+    data.mkdir()
+    (data / "scorecard.yml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")
+    other = tmp_path / "etc" / "cx.yml"
+    other.parent.mkdir()
+    other.write_text("timezone: America/New_York\ndata: ../elsewhere\n", encoding="utf-8")
+    chosen = choose(other, data)
+    assert chosen.config.timezone == "America/New_York" and chosen.path == other
+    assert chosen.config.data == data                    # the folder given wins over `data:` in the file
+    assert "given with --config" in chosen.describe()
+    assert choose(other).config.data == tmp_path / "etc" / ".." / "elsewhere"   # relative to the file
+
+
+def test_choose_the_data_folders_file_then_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scorecard.yml").write_text("timezone: Europe/Paris\n", encoding="utf-8")  # not used with a folder
+    data = tmp_path / "exports"
+    data.mkdir()
+    chosen = choose(None, data)
+    assert chosen.path is None and chosen.config.timezone == "UTC" and chosen.config.targets == []
+    assert chosen.config.data == data
+    assert "built-in defaults" in chosen.describe() and "no scorecard.yml in" in chosen.describe()
+    (data / "scorecard.yml").write_text("timezone: Asia/Tokyo\nsite: ../pub\n", encoding="utf-8")
+    chosen = choose(None, data)
+    assert chosen.path == data / "scorecard.yml" and chosen.config.timezone == "Asia/Tokyo"
+    assert chosen.config.site == data / ".." / "pub" and chosen.config.database == Path("data/scorecard.duckdb")
+    assert chosen.describe().endswith("(in the data folder)")
+    # neither a file nor a folder: a scorecard.yml in the working directory, else the defaults
+    assert choose().config.timezone == "Europe/Paris" and choose().path == Path("scorecard.yml")
+    (tmp_path / "scorecard.yml").unlink()
+    assert choose().path is None and choose().config.data is None
+
+
+def test_choose_the_folder_a_database_was_built_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "scorecard.yml").write_text("min_sample: 3\n", encoding="utf-8")
+    chosen = choose(recorded_data=tmp_path / "d")
+    assert chosen.config.min_sample == 3 and chosen.config.data is None
+    assert "built from" in chosen.describe()
+
+
+def test_an_unknown_unit_in_a_rule_names_the_file_the_rule_and_the_unit(tmp_path):
+    inp = Inputs(tmp_path / "in")
+    inp.add("interactions", ix("a", "2026-01-05 10:00"))
+    path = write(tmp_path, "targets:\n  - {kpi: csat, target: 90, amber: 85}\n"
+                           "  - {kpi: fcr, unit: EMEA/Atlantis, target: 80, amber: 70}\n")
+    with pytest.raises(ConfigError) as exc:
+        inp.build(load_config(path))
+    message = str(exc.value)
+    assert message.startswith(f"{path}: targets[1] (fcr): unknown unit 'EMEA/Atlantis'")
+    assert "targets[0]" not in message
 
 
 def test_a_full_configuration(tmp_path):

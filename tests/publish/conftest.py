@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - playwright is a dev dependency
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PROJECT = ROOT / "_quarto.yml"
-BASE_CONFIG = ROOT / "scorecard.yml"
+BASE_CONFIG = ROOT / "scorecard" / "demo_config.yml"   # the demo's configuration (scorecard demo writes it)
 
 # the units kept from the demo's 12 (fewer notebooks per period); two get hostile names
 UNITS = ("Northwind Service", "EMEA", "EMEA/Berlin Tier 1", "EMEA/Madrid Retención", "Americas",
@@ -97,7 +97,7 @@ class Workspace:
         return self.root / "scorecard.yml"
 
     def write_config(self) -> Path:
-        """The repository's scorecard.yml (targets, settings) with every path in this workspace."""
+        """The demo's scorecard.yml (targets, settings) with every path in this workspace."""
         settings = yaml.safe_load(BASE_CONFIG.read_text(encoding="utf-8"))
         # the demo's rules for units this smaller org does not have would be a configuration error
         settings["targets"] = [rule for rule in settings.get("targets", []) if rule.get("unit") in (None, *UNITS)]
