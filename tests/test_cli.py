@@ -216,3 +216,17 @@ def test_check_without_a_complete_month_exits_2(inputs, cli):
     code, out, err = cli("check", inputs.dir)
     assert code == 2
     assert "complete: 0" in out and "NOT READY" in out
+
+
+def test_publish_refuses_a_site_holding_other_units(inputs, cli, tmp_path):
+    import json
+    _ready(inputs)
+    site = tmp_path / "site"
+    site.mkdir()
+    manifest = {"schema": 1, "periods": [{"period": "2025-01", "revision": 1, "units": [{"unit_id": "EMEA"}]}]}
+    (site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = (site / "manifest.json").read_bytes()
+    code, out, err = cli("publish", "--data", inputs.dir, "--site", site, "--db", inputs.database)
+    assert code == 4
+    assert_one_error_line(err, str(site), "other units ('EMEA')", "another folder")
+    assert (site / "manifest.json").read_bytes() == before and sorted(site.iterdir()) == [site / "manifest.json"]

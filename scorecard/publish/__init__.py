@@ -86,6 +86,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
             periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
             units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
             catalog_version = int(con.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()[0])
+        _same_organisation(site, manifest, {u for u, _name in units}, config.input_folder())
         chosen, notes = manifests.select(manifest, periods, period=period, restate=restate, reason=reason)
         summary.notes += notes
         state = {"inputs_sha256": inputs, "config_sha256": config.fingerprint(), "catalog_version": catalog_version}
@@ -123,6 +124,17 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
             commit(stage, site)
         summary.published = chosen
     return summary
+
+
+def _same_organisation(site: Path, manifest: dict, units: set[str], data: Path) -> None:
+    """A site is one organisation's history: refuse to add the months of a data set that shares
+    no unit with it (another team's exports, or yours into the demo's site), which would
+    interleave two scorecards in one history."""
+    published = {u["unit_id"] for entry in manifest["periods"] for u in entry.get("units", [])}
+    if published and not published & units:
+        shown = ", ".join(repr(u) for u in sorted(published)[:3]) + (", ..." if len(published) > 3 else "")
+        raise PublishError(f"{site} holds the scorecard of other units ({shown}), none of which is in "
+                           f"{data}: publish into another folder (SITE=... or --site) or remove {site} first")
 
 
 def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, catalog_version: int) -> dict:
