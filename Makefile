@@ -51,7 +51,7 @@ publish: setup $(NEED_DEMO)
 
 # make check DATA=folder: load and validate, say what a publish would do, publish nothing
 check: setup $(NEED_DEMO)
-	$(BIN)/scorecard check $(DATA_ARGS)
+	$(BIN)/scorecard check $(DATA_ARGS) $(if $(SITE),--site "$(SITE)")
 
 test: setup
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider

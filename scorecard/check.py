@@ -65,6 +65,8 @@ class CheckReport:
     periods: list[tuple[str, bool, int]]      # period, complete, interactions created in it
     cutoff: str
     units: int
+    site: str = ""                  # what the site holds and what a publish would add to it
+    site_refused: bool = False      # the site holds another organisation's scorecard
 
     @property
     def complete(self) -> list[str]:
@@ -73,7 +75,14 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         """A publish would succeed: it publishes complete months (an incomplete one only on request)."""
-        return bool(self.complete)
+        return bool(self.complete) and not self.site_refused
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a publish would succeed; else the code the publish would exit with."""
+        if not self.complete:
+            return 2
+        return 4 if self.site_refused else 0
 
     def render(self) -> str:
         return "\n".join(_render(self))
@@ -98,8 +107,28 @@ def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -
                 FROM periods p LEFT JOIN interactions i ON strftime(i.created_at, '%Y-%m') = p.period
                 GROUP BY ALL ORDER BY 1""").fetchall()
             cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
-            units = con.execute("SELECT count(*) FROM org_units").fetchone()[0]
-    return CheckReport(chosen, data, tables, computable, missing, periods, cutoff[:16], units)
+            unit_ids = {u for (u,) in con.execute("SELECT unit_id FROM org_units").fetchall()}
+    report = CheckReport(chosen, data, tables, computable, missing, periods, cutoff[:16], len(unit_ids))
+    report.site, report.site_refused = _site(Path(config.site), unit_ids, report.complete)
+    return report
+
+
+def _site(site: Path, units: set[str], complete: list[str]) -> tuple[str, bool]:
+    """What a publish would do to the site: start it, add months to it, or refuse it."""
+    from .publish import manifest as manifests
+
+    manifest = manifests.load(site)
+    if not manifest["periods"]:
+        return f"{site}: nothing published yet; a publish adds {len(complete)} complete month(s)", False
+    other = manifests.other_organisation(manifest, units)
+    if other:
+        shown = ", ".join(repr(u) for u in other[:3]) + (", ..." if len(other) > 3 else "")
+        return (f"{site} holds the scorecard of other units ({shown}): a publish there would be refused; "
+                "publish into another folder (SITE=... or --site) or remove it first"), True
+    published = {e["period"] for e in manifest["periods"]}
+    new = [p for p in complete if p not in published]
+    return (f"{site}: {len(published)} month(s) published; a publish adds {len(new)} complete month(s)"
+            + (f" ({_span(new)})" if new else "")), False
 
 
 def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
@@ -187,7 +216,7 @@ def _render(r: CheckReport) -> list[str]:
     periods = [p for p, _c, _n in r.periods]
     incomplete = [p for p, complete, _n in r.periods if not complete]
     empty = [p for p, _c, n in r.periods if n == 0]
-    lines += ["", f"Months found: {len(periods)} ({_span(periods)}), {r.units} units, data cut-off {r.cutoff}",
+    lines += ["", f"Months found: {len(periods)} ({_span(periods)}), {_units(r.units)}, data cut-off {r.cutoff}",
               f"  complete: {len(r.complete)}" + (f" ({_span(r.complete)})" if r.complete else "")]
     if incomplete:
         lines.append(f"  incomplete: {', '.join(incomplete)} (the cut-off is before the month's end; "
@@ -195,13 +224,21 @@ def _render(r: CheckReport) -> list[str]:
     if empty:
         lines.append(f"  months without interactions: {_span(empty) if len(empty) > 6 else ', '.join(empty)}"
                      f" ({len(empty)})")
+    if r.site:
+        lines += ["", f"Site: {r.site}"]
     lines.append("")
-    if r.ok:
-        lines.append(f"OK: a publish would succeed ({len(r.complete)} complete month(s) × {r.units} units).")
+    if r.site_refused:
+        lines.append("NOT READY: the site holds another organisation's scorecard (see Site above).")
+    elif r.ok:
+        lines.append(f"OK: a publish would succeed ({len(r.complete)} complete month(s) × {_units(r.units)}).")
     else:
         lines.append("NOT READY: no complete month yet, so a publish has nothing to publish "
                      "(publish an incomplete month with --period YYYY-MM, marked provisional).")
     return lines
+
+
+def _units(n: int) -> str:
+    return f"{n} unit" if n == 1 else f"{n} units"
 
 
 def _clip(text: str, width: int = 100) -> str:

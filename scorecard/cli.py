@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import ScorecardError
@@ -127,10 +128,12 @@ def cmd_check(args) -> int:
 
     args.data = args.data or args.data_option
     chosen = _chosen(args)
+    if args.site:
+        chosen = replace(chosen, config=chosen.config.model_copy(update={"site": Path(args.site).resolve()}))
     print(f"Configuration: {chosen.describe()}", flush=True)   # also when the check then fails
     report = check(chosen, progress=Progress(args.quiet))
     print("\n".join(report.render().splitlines()[1:]))
-    return 0 if report.ok else 2
+    return report.exit_code
 
 
 def cmd_quarantine(args) -> int:
@@ -168,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
                                       "publish nothing")
     sp.add_argument("data", nargs="?", help="input folder (default: `data` in the configuration)")
     sp.add_argument("--data", dest="data_option", metavar="DATA", help="the same, as an option")
+    sp.add_argument("--site", help="the site a publish would write (default: `site` in the configuration)")
     sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
                                      "if present, else the built-in defaults)")
     sp.set_defaults(func=cmd_check)

@@ -191,6 +191,7 @@ def test_check_reports_tables_reasons_kpis_months_and_configuration(inputs, cli,
         assert re.search(rf"^  {kpi}\s+{re.escape(why)}", out, re.M), kpi
     assert "Months found: 2 (2026-01, 2026-02), 6 units, data cut-off 2026-02-05 10:00" in out
     assert "complete: 1 (2026-01)" in out and "incomplete: 2026-02" in out
+    assert "Site: _site: nothing published yet; a publish adds 1 complete month(s)" in out
     assert out.rstrip().endswith("OK: a publish would succeed (1 complete month(s) × 6 units).")
     assert not (tmp_path / "data").exists() and not (tmp_path / "_site").exists()   # nothing written
 
@@ -230,3 +231,21 @@ def test_publish_refuses_a_site_holding_other_units(inputs, cli, tmp_path):
     assert code == 4
     assert_one_error_line(err, str(site), "other units ('EMEA')", "another folder")
     assert (site / "manifest.json").read_bytes() == before and sorted(site.iterdir()) == [site / "manifest.json"]
+
+
+def test_check_says_what_a_publish_would_do_to_the_site(inputs, cli, tmp_path):
+    import json
+    _ready(inputs)
+    site = tmp_path / "site"
+    site.mkdir()
+    entry = {"period": "2025-12", "revision": 1, "units": [{"unit_id": PARIS}]}
+    (site / "manifest.json").write_text(json.dumps({"schema": 1, "periods": [entry]}), encoding="utf-8")
+    code, out, err = cli("check", inputs.dir, "--site", site)
+    assert code == 0, err
+    assert f"Site: {site}: 1 month(s) published; a publish adds 1 complete month(s) (2026-01)" in out
+    entry["units"] = [{"unit_id": "Elsewhere"}]
+    (site / "manifest.json").write_text(json.dumps({"schema": 1, "periods": [entry]}), encoding="utf-8")
+    code, out, err = cli("check", inputs.dir, "--site", site)
+    assert code == 4
+    assert "holds the scorecard of other units ('Elsewhere'): a publish there would be refused" in out
+    assert "NOT READY" in out

@@ -127,12 +127,10 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
 
 
 def _same_organisation(site: Path, manifest: dict, units: set[str], data: Path) -> None:
-    """A site is one organisation's history: refuse to add the months of a data set that shares
-    no unit with it (another team's exports, or yours into the demo's site), which would
-    interleave two scorecards in one history."""
-    published = {u["unit_id"] for entry in manifest["periods"] for u in entry.get("units", [])}
-    if published and not published & units:
-        shown = ", ".join(repr(u) for u in sorted(published)[:3]) + (", ..." if len(published) > 3 else "")
+    """A site is one organisation's history (see manifest.other_organisation)."""
+    other = manifests.other_organisation(manifest, units)
+    if other:
+        shown = ", ".join(repr(u) for u in other[:3]) + (", ..." if len(other) > 3 else "")
         raise PublishError(f"{site} holds the scorecard of other units ({shown}), none of which is in "
                            f"{data}: publish into another folder (SITE=... or --site) or remove {site} first")
 

@@ -40,6 +40,16 @@ def load(site: Path) -> dict:
     return manifest
 
 
+def other_organisation(manifest: dict, units: set[str]) -> list[str]:
+    """The site's published units when none of them is among `units`, else [].
+
+    A site is one organisation's history: adding the months of a data set that shares no unit
+    with it (another team's exports, or yours into the demo's site) would interleave two
+    scorecards in one history."""
+    published = {u["unit_id"] for entry in manifest["periods"] for u in entry.get("units", [])}
+    return sorted(published) if published and not published & units else []
+
+
 def dump(manifest: dict) -> str:
     """Stable text: entries newest first, keys sorted, so an unchanged manifest has unchanged bytes."""
     manifest = {**manifest, "periods": sorted(manifest["periods"], key=lambda e: (e["period"], e["revision"]),
