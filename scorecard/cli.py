@@ -69,7 +69,8 @@ def cmd_demo(args) -> int:
     from .demo import generate
 
     counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet))
-    print(f"demo data in {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    print(f"demo data in {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+          + f"; its configuration: {Path(args.out) / 'scorecard.yml'}")
     return 0
 
 
@@ -161,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--db", help="DuckDB database file (default: `database` in the configuration)")
         return sp
 
-    sp = sub.add_parser("demo", help="write seeded demo input data")
+    sp = sub.add_parser("demo", help="write seeded demo input data and its scorecard.yml")
     sp.add_argument("--out", default="data/demo", help="folder to write (default: data/demo)")
     sp.add_argument("--interactions", type=int, default=60_000, help="number of interactions (default 60000)")
     sp.add_argument("--seed", type=int, default=7)
