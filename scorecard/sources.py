@@ -254,6 +254,7 @@ class Reader:
         width = len(header)
         columns = [[_cell(r[i]) if i < len(r) else None for r in rows[1:]] for i in range(width)]
         self.view = f"_sheet_{self.source.table}"
+        self.con.execute("SELECT 1").fetchall()  # DuckDB registers nothing while a result is pending
         self.con.register(self.view, pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, columns)}))
         return self.view
 
