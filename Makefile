@@ -17,7 +17,7 @@ PUBLISH_ARGS = --config $(CONFIG) $(if $(DATA),--data "$(DATA)") $(if $(SITE),--
 	$(if $(PERIOD),--period $(PERIOD)) $(if $(RESTATE),--restate $(RESTATE) --reason "$(REASON)") \
 	$(if $(RENDERER),--renderer $(RENDERER))
 
-.PHONY: setup publish demo test serve bench clean
+.PHONY: setup publish demo init test serve bench clean
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,11 @@ demo: data/demo/interactions.csv
 
 publish: setup $(if $(DATA),,data/demo/interactions.csv)
 	$(BIN)/scorecard publish $(PUBLISH_ARGS)
+
+# make init DATA=folder: look at a folder of exports and write a starter DATA/scorecard.yml
+init: setup
+	@test -n "$(DATA)" || { echo "usage: make init DATA=path/to/exports"; exit 2; }
+	$(BIN)/scorecard init "$(DATA)"
 
 test: setup
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider

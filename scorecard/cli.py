@@ -45,6 +45,19 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    from .starter import init
+
+    path, written, lines = init(args.data)
+    for line in lines:
+        print(line)
+    if written:
+        print(f"wrote {path}: check it, then `scorecard publish --config {path}`")
+    else:
+        print(f"{path} exists: left unchanged (move it away to write a new starter)", file=sys.stderr)
+    return 0
+
+
 def cmd_build(args) -> int:
     from .warehouse import build
 
@@ -121,6 +134,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--interactions", type=int, default=60_000, help="number of interactions (default 60000)")
     sp.add_argument("--seed", type=int, default=7)
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("init", help="look at a folder of exports and write a starter DATA/scorecard.yml")
+    sp.add_argument("data", help="the folder of exports")
+    sp.set_defaults(func=cmd_init)
 
     sp = with_config(sub.add_parser("build", help="load and validate the inputs, compute every KPI"))
     sp.add_argument("--data", help="input folder (default: `data` in the configuration)")

@@ -69,6 +69,7 @@ class TableSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    file: str | None = Field(default=None, description="the file's name in the input folder; default NAME.csv (.csv.gz, ...)")
     encoding: str | None = Field(default=None, description="utf-8, cp1252, latin-1 or utf-16; default detected")
     delimiter: str | None = Field(default=None, description="one character (or `tab`); default sniffed")
     decimal: Literal[".", ","] | None = Field(default=None, description="default `.`, `,` when detected in a ;-file")

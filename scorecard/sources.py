@@ -51,8 +51,10 @@ def _table_of(path: Path) -> str:
     return path.name.lower().split(".", 1)[0]
 
 
-def find_sources(data_dir: Path, require: bool = True) -> dict[str, SourceFile]:
-    """The input file of each contract table present in data_dir; two files for one table is an error."""
+def find_sources(data_dir: Path, require: bool = True, files: dict[str, str] | None = None) -> dict[str, SourceFile]:
+    """The input file of each contract table present in data_dir; two files for one table is an error.
+
+    files: table -> a file name in data_dir set in the configuration (`tables: NAME: file:`)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: input folder not found (set DATA=folder or `data:` in scorecard.yml)")
@@ -61,6 +63,14 @@ def find_sources(data_dir: Path, require: bool = True) -> dict[str, SourceFile]:
         found = suffix(path)
         if path.is_file() and found and path.name[: -len(found)].lower() in TABLES:
             by_name.setdefault(path.name[: -len(found)].lower(), []).append(path)
+    for table, name in (files or {}).items():
+        path = data_dir / name
+        if not path.is_file():
+            raise InputError(f"{path}: file not found (set by `tables: {table}: file:` in scorecard.yml)")
+        if suffix(path) is None:
+            raise InputError(f"{path}: not a file the scorecard reads (read: {READ}); "
+                             f"{HINTS.get(path.suffix.lower(), 'export it as .csv')}")
+        by_name[table] = [path] + [p for p in by_name.get(table, []) if p.resolve() != path.resolve()]
     sources: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         paths = by_name.get(name, [])

@@ -168,7 +168,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
     catalog = catalog or load_catalog()
     data_dir = Path(data_dir or config.data)
     database = Path(database or config.database)
-    sources = find_sources(data_dir)
+    sources = find_sources(data_dir, files={t: s.file for t, s in config.tables.items() if s.file})
     database.parent.mkdir(parents=True, exist_ok=True)
     staging = database.with_name(f".{database.name}.building-{os.getpid()}")
     _remove(staging)
