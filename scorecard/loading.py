@@ -186,10 +186,10 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
     with tempfile.TemporaryDirectory(prefix="scorecard-") as work:
         reader = Reader(con, source, settings, Path(work))
         try:
-            scan = None
+            error = None
             while True:
                 try:
-                    scan = scan or reader.scan()
+                    scan = reader.scan() if error is None else reader.retry(error)
                     found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
                     select = _select(con, table, scan, found, mapping, settings, reader)
                     # The table's rowid follows insertion order, which DuckDB keeps equal to the file's
@@ -197,7 +197,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
                     con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
                     break
                 except duckdb.Error as exc:
-                    scan = reader.retry(exc)
+                    error = exc  # the reader tries the next way of reading, or says why it cannot
         finally:
             reader.close()
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]

@@ -26,7 +26,8 @@ FORMATS = {".csv.gz": "csv", ".tsv.gz": "tsv", ".csv": "csv", ".tsv": "tsv", ".p
 READ = ".csv, .csv.gz, .tsv, .parquet, .xlsx"
 HINTS = {".xls": "save it as .xlsx or .csv", ".xlsm": "save it as .xlsx or .csv", ".ods": "save it as .xlsx or .csv",
          ".zip": "unzip it", ".gz": "only .csv.gz and .tsv.gz are read", ".txt": "rename it to .csv or .tsv"}
-# DuckDB's default line limit is 2 MB; a long customer comment must not stop a build.
+# DuckDB's default line limit is 2 MB; a longer customer comment must not stop a build, so a file with
+# one is read again with this limit.
 MAX_LINE_SIZE = 32 * 1024 * 1024
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -104,7 +105,7 @@ def duckdb_message(exc: Exception) -> str:
     keep = []
     for line in str(exc).strip().splitlines():
         line = line.strip()
-        if not line or line.startswith(("Original Line", "Possible Solution", "Possible fixes", "* ", "file =",
+        if not line or re.fullmatch(r"LINE \d+:.*|\^+", line) or line.startswith(("Original Line", "Possible Solution", "Possible fixes", "* ", "file =",
                                         "The search space", "Delimiter Candidates", "Quote/Escape", "Comment Candidates",
                                         "Encoding:")) or " = " in line and "(Auto-Detected)" in line:
             continue
@@ -125,6 +126,8 @@ class Reader:
         self.encoding = "utf-8"
         self.delimiter: str | None = None
         self.normalised = False
+        self.max_line: int | None = None   # DuckDB's default until a line is longer
+        self.current = self.path
         self.view: str | None = None
 
     def where(self) -> str:
@@ -141,9 +144,13 @@ class Reader:
         return self._csv(self.path)
 
     def retry(self, exc: duckdb.Error) -> str:
-        if self.source.format in ("csv", "tsv") and not self.normalised:
+        text = self.source.format in ("csv", "tsv")
+        if text and self.max_line is None and "maximum line size" in duckdb_message(exc).lower():
+            self.max_line = MAX_LINE_SIZE  # only when needed: DuckDB's buffers grow with the limit
+            return self._csv(self.current)
+        if text and not self.normalised:
             return self._normalise()
-        message = duckdb_message(exc)
+        message = duckdb_message(exc).replace(str(self.current), str(self.path)).replace(".;", ";")
         if self.source.format in ("csv", "tsv") and "sniffing" in message.lower():
             message += ' (expected comma-, semicolon- or tab-separated values quoted with "; is a quote left open?)'
         raise InputError(f"{self.where()}: {message}") from None
@@ -151,15 +158,16 @@ class Reader:
     # --- text ------------------------------------------------------------------------------------
 
     def _csv(self, path: Path) -> str:
+        self.current = path
+        limit = f", max_line_size = {self.max_line}" if self.max_line else ""
         delimiter = self.settings.delimiter or ("\t" if self.source.format == "tsv" else None)
         if delimiter is None:
             # The delimiter is sniffed, but quoting is pinned to RFC 4180 ("..." with "" inside): left
             # to the sniffer, an unterminated quote silently turns quoting off and the file is misread.
-            delimiter = self.con.execute("SELECT Delimiter FROM sniff_csv(?, max_line_size := ?)",
-                                         [str(path), MAX_LINE_SIZE]).fetchone()[0]
+            delimiter = self.con.execute(f"SELECT Delimiter FROM sniff_csv({_literal(str(path))}{limit})").fetchone()[0]
         self.delimiter = delimiter
         return (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, delim = {_literal(delimiter)}, "
-                f"quote = '\"', escape = '\"', max_line_size = {MAX_LINE_SIZE})")
+                f"quote = '\"', escape = '\"'{limit})")
 
     def _open(self):
         return gzip.open(self.path, "rb") if self.path.name.lower().endswith(".gz") else self.path.open("rb")

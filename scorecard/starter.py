@@ -90,15 +90,15 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
     report = TableReport(source.table, source.path.name)
     reader = Reader(con, source, TableSettings(), work)
     try:
-        scan = None
+        error = None
         while True:
             try:
-                scan = scan or reader.scan()
+                scan = reader.scan() if error is None else reader.retry(error)
                 report.headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
                 report.rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
                 break
             except duckdb.Error as exc:
-                scan = reader.retry(exc)
+                error = exc
         if reader.encoding != "utf-8":
             report.settings["encoding"] = reader.encoding
             report.comments["encoding"] = "detected: the file is not UTF-8"
@@ -157,13 +157,13 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
 def _headers(con: duckdb.DuckDBPyConnection, path: Path, work: Path) -> list[str]:
     reader = Reader(con, SourceFile("interactions", path), TableSettings(), work)
     try:
-        scan = None
+        error = None
         while True:
             try:
-                scan = scan or reader.scan()
+                scan = reader.scan() if error is None else reader.retry(error)
                 return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
             except duckdb.Error as exc:
-                scan = reader.retry(exc)
+                error = exc
     except InputError:
         return []
     finally:
