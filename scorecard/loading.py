@@ -24,6 +24,11 @@ from .presets import Preset, check_preset, derived_sql, values_sql
 from .sources import Reader, SourceFile, find_sources, skipped  # noqa: F401  (re-exported)
 
 
+def table_files(config) -> dict[str, str]:
+    """Tables whose file is named in the configuration (`tables: NAME: file:`)."""
+    return {t: s.file for t, s in config.tables.items() if s.file}
+
+
 def inputs_sha256(sources: dict[str, SourceFile]) -> str:
     """One hash over the input files' names and bytes: tells whether the inputs changed."""
     digest = hashlib.sha256()

@@ -10,6 +10,7 @@ normalised, and DuckDB reads that copy. Workbooks are read with python-calamine.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import io
 import re
@@ -105,7 +106,7 @@ def duckdb_message(exc: Exception) -> str:
     keep = []
     for line in str(exc).strip().splitlines():
         line = line.strip()
-        if not line or re.fullmatch(r"LINE \d+:.*|\^+", line) or line.startswith(("Original Line", "Possible Solution", "Possible fixes", "* ", "file =",
+        if not line or re.fullmatch(r"LINE \d+:.*|\^+|[a-z_]+ = .*", line) or line.startswith(("Original Line", "Possible Solution", "Possible fixes", "* ", "file =",
                                         "The search space", "Delimiter Candidates", "Quote/Escape", "Comment Candidates",
                                         "Encoding:")) or " = " in line and "(Auto-Detected)" in line:
             continue
@@ -151,23 +152,52 @@ class Reader:
         if text and not self.normalised:
             return self._normalise()
         message = duckdb_message(exc).replace(str(self.current), str(self.path)).replace(".;", ";")
-        if self.source.format in ("csv", "tsv") and "sniffing" in message.lower():
+        if self.source.format in ("csv", "tsv") and ("quote" in message.lower() or "invalid state" in message):
             message += ' (expected comma-, semicolon- or tab-separated values quoted with "; is a quote left open?)'
+        elif "Expected Number of Columns" in message:
+            message += (f" (the header line has {message.split('Columns: ')[1].split()[0]} fields, separated by "
+                        f"{self.delimiter!r}; is that separator inside a value that is not quoted?)")
         raise InputError(f"{self.where()}: {message}") from None
 
     # --- text ------------------------------------------------------------------------------------
 
     def _csv(self, path: Path) -> str:
+        """A read_csv with everything pinned: the header line gives the delimiter and the column
+        names, quoting is RFC 4180 ("..." with "" inside). Left to DuckDB's sniffer, an unterminated
+        quote silently turns quoting off, and a row with extra fields can make it take the file as
+        one column; pinned, both are errors naming the line."""
         self.current = path
-        limit = f", max_line_size = {self.max_line}" if self.max_line else ""
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            raw = fh.read(1 << 16)
+        try:
+            head = codecs.getincrementaldecoder("utf-8-sig")().decode(raw)
+        except UnicodeDecodeError:
+            head = None
+        if (head is None or "\x00" in head) and not self.normalised:
+            return self._normalise()  # not UTF-8 text: decode it here (or say why it cannot be)
+        head = head or ""
+        first = head.split("\n", 1)[0]
         delimiter = self.settings.delimiter or ("\t" if self.source.format == "tsv" else None)
         if delimiter is None:
-            # The delimiter is sniffed, but quoting is pinned to RFC 4180 ("..." with "" inside): left
-            # to the sniffer, an unterminated quote silently turns quoting off and the file is misread.
-            delimiter = self.con.execute(f"SELECT Delimiter FROM sniff_csv({_literal(str(path))}{limit})").fetchone()[0]
+            unquoted = re.sub(r'"[^"]*"', "", first)
+            counts = {d: unquoted.count(d) for d in (",", ";", "\t", "|")}
+            delimiter = max(counts, key=lambda d: (counts[d], d == ","))
         self.delimiter = delimiter
-        return (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, delim = {_literal(delimiter)}, "
-                f"quote = '\"', escape = '\"'{limit})")
+        header = next(csv.reader(io.StringIO(head), delimiter=delimiter, quotechar='"'), [])
+        names: list[str] = []
+        for i, name in enumerate(header):
+            name = name.strip() or f"column{i + 1}"
+            while name.lower() in (n.lower() for n in names):
+                name += "_"
+            names.append(name)
+        if not names:
+            raise InputError(f"{self.path}: cannot read the file as {self.source.table}: it is empty "
+                             "(expected a header line, then one line per record)")
+        columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
+        limit = f", max_line_size = {self.max_line}" if self.max_line else ""
+        return (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, columns = {columns}, "
+                f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"'{limit})")
 
     def _open(self):
         return gzip.open(self.path, "rb") if self.path.name.lower().endswith(".gz") else self.path.open("rb")

@@ -22,7 +22,8 @@ from .config import Config
 from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
-from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped
+from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
+                      table_files)
 from .scoring import compute_scores
 from .setaside import check_set_aside
 from .stats import install_elapsed, install_macros
@@ -168,7 +169,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
     catalog = catalog or load_catalog()
     data_dir = Path(data_dir or config.data)
     database = Path(database or config.database)
-    sources = find_sources(data_dir, files={t: s.file for t, s in config.tables.items() if s.file})
+    sources = find_sources(data_dir, files=table_files(config))
     database.parent.mkdir(parents=True, exist_ok=True)
     staging = database.with_name(f".{database.name}.building-{os.getpid()}")
     _remove(staging)
