@@ -312,3 +312,50 @@ def test_a_skipped_optional_file_is_a_warning(inputs, cli):
     code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
     assert code == 0, err
     assert "warning: no costs table: costs.csv.zip is not read (unzip it)" in err
+
+
+def test_a_row_with_extra_fields_names_its_line(inputs, cli):
+    """Left to DuckDB's sniffer this file is read as one column named after the whole header line."""
+    _ready(inputs)
+    header = "interaction_id,created_at,unit_id,channel,first_response_at,resolved_at,contacts_to_resolve"
+    (inputs.dir / "interactions.csv").write_text(
+        f"{header}\na,2026-01-05 10:00,{BERLIN},email,,,\nb,2026-01-05 10:00,{BERLIN},email,,,,1,2\n", encoding="utf-8")
+    _fails(cli, inputs, "interactions.csv", "CSV Error on Line: 3", "Expected Number of Columns: 7",
+           "separated by ','", "not quoted")
+
+
+def test_a_file_named_in_the_configuration(inputs, cli):
+    _ready(inputs)
+    (inputs.dir / "interactions.csv").rename(inputs.dir / "Tickets 2026-01.CSV")
+    config = Config(tables={"interactions": TableSettings(file="Tickets 2026-01.CSV")})
+    assert build(config, data_dir=inputs.dir, database=inputs.database).loaded["interactions"] == 1
+    inputs.database.unlink()
+    shutil.copy(inputs.dir / "Tickets 2026-01.CSV", inputs.dir / "interactions.csv")
+    _fails(cli, inputs, "Tickets 2026-01.CSV and interactions.csv", "keep one",
+           config='tables:\n  interactions: {file: "Tickets 2026-01.CSV"}\n')
+
+
+@pytest.mark.parametrize("yaml_text,fragment", [
+    ("tables:\n  tickets: {encoding: utf-8}\n", "tables: unknown table 'tickets'"),
+    ("tables:\n  costs: {encoding: ebcdic}\n", "unknown encoding 'ebcdic'"),
+    ("tables:\n  costs: {delimiter: '::'}\n", "expected one character"),
+    ("tables:\n  costs: {decimal: ';'}\n", "tables.costs.decimal"),
+    ("tables:\n  costs: {colour: red}\n", "tables.costs.colour: unknown key"),
+    ("max_quarantine_share: 2\n", "max_quarantine_share"),
+])
+def test_table_settings_are_validated(inputs, cli, yaml_text, fragment):
+    _ready(inputs)
+    path = inputs.base / "scorecard.yml"
+    path.write_text(yaml_text, encoding="utf-8")
+    code, _, err = cli("build", "--config", path, "--data", inputs.dir, "--db", inputs.database)
+    assert code == 3, err
+    assert fragment in err
+
+
+def test_an_invalid_timestamp_format_is_a_configuration_error(inputs, cli):
+    _ready(inputs)
+    path = inputs.base / "scorecard.yml"
+    path.write_text("tables:\n  interactions: {timestamp_format: '%Q/%d'}\n", encoding="utf-8")
+    code, _, err = cli("build", "--config", path, "--data", inputs.dir, "--db", inputs.database)
+    assert code == 3, err
+    assert "timestamp_format" in err and "%Q/%d" in err
