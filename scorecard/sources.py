@@ -101,16 +101,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+NOISE = re.compile(r"LINE \d+:.*|\^+|[a-z_]+ = .*|(Original Line|Possible Solution|Possible fixes|\* |The search space"
+                   r"|Delimiter Candidates|Quote/Escape|Comment Candidates|Encoding:).*")
+
+
 def duckdb_message(exc: Exception) -> str:
-    """DuckDB's whole message on one line, without the echo of the offending line and its option list."""
-    keep = []
-    for line in str(exc).strip().splitlines():
-        line = line.strip()
-        if not line or re.fullmatch(r"LINE \d+:.*|\^+|[a-z_]+ = .*", line) or line.startswith(("Original Line", "Possible Solution", "Possible fixes", "* ", "file =",
-                                        "The search space", "Delimiter Candidates", "Quote/Escape", "Comment Candidates",
-                                        "Encoding:")) or " = " in line and "(Auto-Detected)" in line:
-            continue
-        keep.append(line if len(line) <= 300 else line[:300] + "…")
+    """DuckDB's whole message on one line, without the echo of the offending line, the SQL, its option
+    list and its generic fixes (the message here says what to do instead)."""
+    keep = [line.strip() for line in str(exc).strip().splitlines()]
+    keep = [line if len(line) <= 300 else line[:300] + "…" for line in keep if line and not NOISE.fullmatch(line)]
     return "; ".join(keep)
 
 
