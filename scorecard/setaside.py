@@ -89,6 +89,8 @@ def _hint(table: str, reason: str, value: str | None) -> str:
         return timestamp_hint(table, column, value or "")
     if column in types and types[column] in ("number", "integer") and value and "," in value:
         return f"{column} holds decimal commas: set `tables: {table}: decimal: \",\"`"
+    if reason == "unknown interaction_id":
+        return "the interactions these rows point at are not in the interactions file, or were set aside there"
     if reason == "unknown unit_id":
         return "the units named in the file are not the unit_ids of org_units"
     return ""
