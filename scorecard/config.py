@@ -71,7 +71,7 @@ class TableSettings(BaseModel):
 
     file: str | None = Field(default=None, description="the file's name in the input folder; default NAME.csv (.csv.gz, ...)")
     encoding: str | None = Field(default=None, description="utf-8, cp1252, latin-1 or utf-16; default detected")
-    delimiter: str | None = Field(default=None, description="one character (or `tab`); default sniffed")
+    delimiter: str | None = Field(default=None, description="one character (or `tab`); default detected from the header line")
     decimal: Literal[".", ","] | None = Field(default=None, description="default `.`, `,` when detected in a ;-file")
     sheet: str | int | None = Field(default=None, description="workbook sheet name or 0-based index; default the first")
     timestamp_format: str | list[str] | None = Field(

@@ -192,3 +192,22 @@ def test_init_on_contract_named_files(inputs, cli):
     config = yaml.safe_load((inputs.dir / "scorecard.yml").read_text(encoding="utf-8"))
     assert config["columns"] == {} and config["tables"] == {} and config["data"] == "."
     assert not (inputs.dir / "org_units.csv").read_text(encoding="utf-8").startswith("unit_id,unit_name,parent_id\nAll")
+
+
+def test_init_recognises_a_workbook_by_its_header_and_names_its_sheet(inputs, cli):
+    import pandas as pd
+    import yaml
+
+    _ready(inputs)
+    frame = pd.read_csv(inputs.dir / "interactions.csv", dtype=str, keep_default_na=False)
+    (inputs.dir / "interactions.csv").unlink()
+    with pd.ExcelWriter(inputs.dir / "Export 2026.xlsx") as writer:
+        frame.to_excel(writer, sheet_name="Tickets", index=False)
+        pd.DataFrame({"about": ["exported by the help desk"]}).to_excel(writer, sheet_name="About", index=False)
+    code, out, err = cli("init", inputs.dir)
+    assert code == 0, err
+    assert "interactions: Export 2026.xlsx, 2 rows" in out
+    config = yaml.safe_load((inputs.dir / "scorecard.yml").read_text(encoding="utf-8"))
+    assert config["tables"]["interactions"] == {"file": "Export 2026.xlsx", "sheet": "Tickets"}
+    code, out, err = cli("build", "--config", inputs.dir / "scorecard.yml", "--db", inputs.database)
+    assert code == 0, err
