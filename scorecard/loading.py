@@ -11,7 +11,6 @@ values is validation.py's job; this module only fails on what makes a file unusa
 from __future__ import annotations
 
 import hashlib
-import re
 import tempfile
 from pathlib import Path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scorecard.presets import check_preset, presets, required_missing
-from scorecard_fixtures import BERLIN, PARIS, Inputs, assert_one_error_line
+from scorecard_fixtures import BERLIN, PARIS, assert_one_error_line
 
 # Each: header line as exported, two rows, extra settings, and what the first row must become.
 EXPORTS = {
