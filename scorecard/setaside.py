@@ -22,6 +22,8 @@ OTHER_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})")
 # A handful of bad rows in a small table never stops a run: they show on the data-quality page.
 MIN_SET_ASIDE = 20
 EPOCH = re.compile(r"^\s*\d{9,13}(\.\d+)?\s*$")
+# ISO date and time with the offset after a space (2026-01-05 10:00:00 +0100), which ISO 8601 has not
+SPACED_OFFSET = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})? [+-]\d{2}:?\d{2}\s*$")
 
 
 def limit_for(config: Config, table: str) -> float:
@@ -36,6 +38,9 @@ def timestamp_hint(table: str, column: str, value: str) -> str:
     setting = f"`tables: {table}: timestamp_format:`"
     if EPOCH.match(value or ""):
         return f"{column} looks like epoch seconds: set {setting} epoch (or epoch_ms for milliseconds)"
+    if SPACED_OFFSET.match(value or ""):
+        seconds = ":%S" if re.search(r"\d{2}:\d{2}:\d{2}", value) else ""
+        return f"{column} has a space before its UTC offset: set {setting} '%Y-%m-%d %H:%M{seconds} %z'"
     match = OTHER_DATE.match(value or "")
     if not match:
         return f"{column} is not ISO 8601 (YYYY-MM-DD hh:mm): set {setting} to its strptime format"

@@ -22,7 +22,7 @@ from .config import TableSettings
 from .contract import TABLES
 from .errors import InputError
 from .presets import Preset, match_score, presets, required_missing
-from .setaside import EPOCH, OTHER_DATE
+from .setaside import EPOCH, OTHER_DATE, SPACED_OFFSET
 from .sources import Reader, SourceFile, find_sources, skipped, suffix
 
 CONFIG_NAME = "scorecard.yml"
@@ -62,6 +62,8 @@ def _formats_from(values: list[str]) -> tuple[list[str], str]:
         return [], ""
     if all(EPOCH.match(v) for v in values):
         return ["epoch_ms" if len(values[0].split(".")[0]) > 11 else "epoch"], values[0]
+    if all(SPACED_OFFSET.match(v) for v in values):
+        return ["%Y-%m-%d %H:%M:%S %z" if re.search(r"\d:\d{2}:\d{2} ", values[0]) else "%Y-%m-%d %H:%M %z"], values[0]
     dated = [(v, OTHER_DATE.match(v)) for v in values]
     dated = [(v, m) for v, m in dated if m]
     if not dated:

@@ -158,6 +158,7 @@ def test_decimal_setting_without_semicolons(tmp_path):
     ("%d/%m/%Y %H:%M", "25/01/2026 10:00", "25/01/2026 10:30"),
     ("%m/%d/%Y %I:%M %p", "01/25/2026 10:00 AM", "01/25/2026 10:30 AM"),
     ("epoch", "1769335200", "1769337000"),
+    ("%Y-%m-%d %H:%M:%S %z", "2026-01-25 10:00:00 +0000", "2026-01-25 11:30:00 +0100"),
 ])
 def test_timestamp_format_setting(tmp_path, fmt, created, first):
     inputs = Inputs(tmp_path)
@@ -270,6 +271,8 @@ def test_an_xlsx_that_is_not_a_workbook(inputs, cli):
     ("05/01/2026 10:00", "'%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first)"),
     ("25/01/2026 10:00", "it reads day first: set `tables: interactions: timestamp_format:` '%d/%m/%Y %H:%M'"),
     ("1769335200", "epoch"),
+    ("2026-01-25 10:00:00 +0100", "a space before its UTC offset: set `tables: interactions: timestamp_format:` "
+                                  "'%Y-%m-%d %H:%M:%S %z'"),
 ])
 def test_a_non_iso_timestamp_without_a_format_stops_the_build(inputs, cli, created, hint):
     inputs.set("interactions", [ix(f"i{n}", created) for n in range(30)])
