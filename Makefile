@@ -22,7 +22,7 @@ PUBLISH_ARGS = $(DATA_ARGS) $(if $(SITE),--site "$(SITE)") \
 	$(if $(PERIOD),--period $(PERIOD)) $(if $(RESTATE),--restate $(RESTATE) --reason "$(REASON)") \
 	$(if $(RENDERER),--renderer $(RENDERER))
 
-.PHONY: setup publish check demo test serve bench clean
+.PHONY: setup publish check demo init test serve bench clean
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,11 @@ publish: setup $(NEED_DEMO)
 # make check DATA=folder: load and validate, say what a publish would do, publish nothing
 check: setup $(NEED_DEMO)
 	$(BIN)/scorecard check $(DATA_ARGS) $(if $(SITE),--site "$(SITE)")
+
+# make init DATA=folder: look at a folder of exports and write a starter DATA/scorecard.yml
+init: setup
+	@test -n "$(DATA)" || { echo "usage: make init DATA=path/to/exports"; exit 2; }
+	$(BIN)/scorecard init "$(DATA)"
 
 test: setup
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider

@@ -19,7 +19,7 @@ from .catalog import load_catalog
 from .config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT
 from .configsource import ChosenConfig
 from .contract import TABLES
-from .loading import find_sources
+from .loading import find_sources, table_files
 from .warehouse import build
 
 # What each KPI needs besides its table: (table, condition on the clean table's rows, what is
@@ -95,7 +95,7 @@ def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -
     config = chosen.config
     data = config.input_folder()
     catalog = load_catalog()
-    sources = find_sources(data)
+    sources = find_sources(data, files=table_files(config))
     with tempfile.TemporaryDirectory(prefix="scorecard-check-") as tmp:
         database = Path(tmp) / "check.duckdb"
         build(config, data_dir=data, database=database, catalog=catalog, progress=progress)

@@ -74,6 +74,19 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    from .starter import init
+
+    path, written, lines = init(args.data)
+    for line in lines:
+        print(line)
+    if written:
+        print(f"wrote {path}: check it, then `scorecard check {args.data}` and `scorecard publish --data {args.data}`")
+    else:
+        print(f"{path} exists: left unchanged (move it away to write a new starter)", file=sys.stderr)
+    return 0
+
+
 def cmd_build(args) -> int:
     from .warehouse import build
 
@@ -176,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
                                      "if present, else the built-in defaults)")
     sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("init", help="look at a folder of exports and write a starter DATA/scorecard.yml")
+    sp.add_argument("data", help="the folder of exports")
+    sp.set_defaults(func=cmd_init)
 
     sp = with_config(sub.add_parser("build", help="load and validate the inputs, compute every KPI"))
     sp.add_argument("--data", help="input folder (default: `data` in the configuration)")

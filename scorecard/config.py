@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -67,6 +67,47 @@ class Quadrants(BaseModel):
     gap: float = Field(default=25, gt=0, lt=100, description="gap split (100 - score)")
 
 
+TEXT_ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16")
+
+
+class TableSettings(BaseModel):
+    """How to read one input table's file when the defaults (detected) do not fit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = Field(default=None, description="the file's name in the input folder; default NAME.csv (.csv.gz, ...)")
+    encoding: str | None = Field(default=None, description="utf-8, cp1252, latin-1 or utf-16; default detected")
+    delimiter: str | None = Field(default=None, description="one character (or `tab`); default detected from the header line")
+    decimal: Literal[".", ","] | None = Field(default=None, description="default `.`, `,` when detected in a ;-file")
+    sheet: str | int | None = Field(default=None, description="workbook sheet name or 0-based index; default the first")
+    timestamp_format: str | list[str] | None = Field(
+        default=None, description="strptime format(s) such as '%d/%m/%Y %H:%M', or epoch / epoch_ms; default ISO 8601")
+    max_quarantine_share: float | None = Field(default=None, ge=0, le=1,
+                                               description="this table's share of rows that may be set aside")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        aliases = {"utf8": "utf-8", "utf-8-sig": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1",
+                   "latin1": "latin-1", "iso8859-1": "latin-1", "utf16": "utf-16"}
+        key = aliases.get(value.strip().lower(), value.strip().lower())
+        if key not in TEXT_ENCODINGS:
+            raise ValueError(f"unknown encoding {value!r} (expected one of {', '.join(TEXT_ENCODINGS)})")
+        return key
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = "\t" if value.lower() in ("tab", "\\t") else value
+        if len(value) != 1:
+            raise ValueError(f"expected one character (or `tab`), got {value!r}")
+        return value
+
+
 class Config(BaseModel):
     """Everything a run needs besides the input files.
 
@@ -96,7 +137,11 @@ class Config(BaseModel):
         default=PACKAGED_BENCHMARKS,
         description="benchmarks file used when the input folder has none; default the packaged one, null for none",
     )
-    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    columns: dict[str, dict[str, str] | str] = Field(
+        default_factory=dict, description="per table: source column -> contract column, or a preset name")
+    tables: dict[str, TableSettings] = Field(default_factory=dict, description="per table: how to read its file")
+    max_quarantine_share: float = Field(default=0.25, ge=0, le=1,
+                                        description="a table with a larger share of rows set aside stops the run")
     targets: list[TargetRule] = Field(default_factory=list)
     # the file it was read from, for messages about its rules (not a setting)
     _source: str = PrivateAttr(default="configuration")
@@ -165,9 +210,18 @@ def check_against_catalog(config: Config, catalog: Catalog, source: str = "confi
         kpi = catalog.get(rule.kpi)
         if kpi.direction == "context" and (rule.target is not None or rule.weight):
             raise ConfigError(f"{where}: {kpi.id} is context only and takes no target or weight")
-    for table in config.columns:
-        if table not in TABLES:
-            raise ConfigError(f"{source}: columns: unknown table {table!r}; known tables: {', '.join(TABLES)}")
+    for key in ("columns", "tables"):
+        for table in getattr(config, key):
+            if table not in TABLES:
+                raise ConfigError(f"{source}: {key}: unknown table {table!r}; known tables: {', '.join(TABLES)}")
+    from .presets import check_preset
+
+    for table, mapping in config.columns.items():
+        if isinstance(mapping, str):
+            try:
+                check_preset(mapping, table)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: columns: {table}: {exc}") from None
 
 
 def load_config(path: str | Path | None = None, catalog: Catalog | None = None) -> Config:

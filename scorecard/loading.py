@@ -1,48 +1,31 @@
 """Reading the input folder into raw DuckDB tables: every value as text, columns renamed to the
 contract's names, row numbers kept so that validation can point at the offending row.
 
-Parsing and checking values is validation.py's job; this module only fails on what makes a file
-unusable as a whole (unreadable, ambiguous, a required column missing).
+Finding and opening files is sources.py's job. Here the columns are mapped (by name, by the
+configuration's renames or by a help-desk preset) and a few export spellings are turned into the
+contract's: timestamps in a `timestamp_format`, epoch seconds, decimal commas. Parsing and checking
+values is validation.py's job; this module only fails on what makes a file unusable as a whole
+(unreadable, ambiguous, a required column missing).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import tempfile
 from pathlib import Path
 
 import duckdb
 
+from .config import TableSettings
 from .contract import TABLES, Table
-from .errors import InputError
-
-EXTENSIONS = (".csv", ".parquet")
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    table: str
-    path: Path
+from .errors import ConfigError, InputError
+from .presets import Preset, check_preset, derived_sql, values_sql
+from .sources import Reader, SourceFile, find_sources, skipped  # noqa: F401  (re-exported)
 
 
-def find_sources(data_dir: Path) -> dict[str, SourceFile]:
-    """The input file of each contract table present in data_dir (NAME.csv or NAME.parquet)."""
-    if not data_dir.is_dir():
-        raise InputError(f"{data_dir}: input folder not found (set DATA=folder or `data:` in scorecard.yml)")
-    by_name: dict[str, list[Path]] = {}
-    for path in sorted(data_dir.iterdir()):
-        if path.is_file() and path.suffix.lower() in EXTENSIONS:
-            by_name.setdefault(path.stem.lower(), []).append(path)
-    found: dict[str, SourceFile] = {}
-    for name, table in TABLES.items():
-        paths = by_name.get(name, [])
-        if len(paths) > 1:
-            raise InputError(f"{data_dir}: both {paths[0].name} and {paths[1].name} found for table {name}; keep one")
-        if paths:
-            found[name] = SourceFile(name, paths[0])
-        elif table.required:
-            raise InputError(f"{data_dir}: required file {name}.csv (or {name}.parquet) not found")
-    return found
+def table_files(config) -> dict[str, str]:
+    """Tables whose file is named in the configuration (`tables: NAME: file:`)."""
+    return {t: s.file for t, s in config.tables.items() if s.file}
 
 
 def inputs_sha256(sources: dict[str, SourceFile]) -> str:
@@ -65,24 +48,18 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _scan(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    if path.suffix.lower() == ".parquet":
-        return f"read_parquet({_literal(str(path))})"
-    # The delimiter is sniffed, but quoting is pinned to RFC 4180 ("..." with "" inside): left to
-    # the sniffer, an unterminated quote silently turns quoting off and the file is misread.
-    delimiter = con.execute("SELECT Delimiter FROM sniff_csv(?)", [str(path)]).fetchone()[0]
-    return (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, "
-            f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"')")
+def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: str,
+                derived: dict[str, str] | None = None, preset: Preset | None = None) -> dict[str, str]:
+    """Contract column → source column, matching names case-insensitively after the config's renames.
 
-
-def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: str) -> dict[str, str]:
-    """Contract column → source column, matching names case-insensitively after the config's renames."""
+    `derived` names contract columns a preset computes (contract column → what it is computed from):
+    they count as present."""
     renamed: dict[str, str] = {}  # contract name -> source column
     lowered_mapping = {k.strip().lower(): v.strip().lower() for k, v in mapping.items()}
     for source in found:
         key = source.strip().lower()
         target = lowered_mapping.get(key, key)
-        if target in table.column_names:
+        if target in table.column_names and target not in (derived or {}):
             if target in renamed:
                 raise InputError(
                     f"{file}: columns {renamed[target]!r} and {source!r} both map to {target!r}; keep one"
@@ -94,8 +71,16 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
             f"{file}: the column mapping renames to {sorted(unknown_targets)}, which are not columns of "
             f"{table.name} ({', '.join(table.column_names)})"
         )
-    missing = [c.name for c in table.columns if c.required and c.name not in renamed]
+    missing = [c.name for c in table.columns if c.required and c.name not in renamed and c.name not in (derived or {})]
     if missing:
+        if preset is not None:
+            expected = {v: k for k, v in preset.columns.items()}
+            wanted = ", ".join(f"{m!r} (export column {expected[m]!r})" if m in expected else repr(m) for m in missing)
+            raise InputError(
+                f"{file}: missing required column {wanted} for the {preset.name} preset "
+                f"(found: {', '.join(found) or 'no columns'}). Add it to the {preset.product} export, or map "
+                f"the columns by hand under `columns: {table.name}:` in scorecard.yml"
+            )
         raise InputError(
             f"{file}: missing required column {', '.join(repr(m) for m in missing)} "
             f"(found: {', '.join(found) or 'no columns'}). Rename it in the file or map it under "
@@ -104,25 +89,121 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
     return renamed
 
 
-def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[str, str]) -> int:
-    """Create raw_<table>: the contract's columns as text, in the file's row order."""
-    table = TABLES[source.table]
+EPOCHS = {"epoch": 1, "epoch_ms": 1000}
+# A decimal-comma number: 150,5 or 1.234,5 or 1 234,5 (dot, space or no-break space between thousands).
+DECIMAL_COMMA = r"[+-]?([0-9]{1,3}([. \x{00A0}\x{202F}][0-9]{3})+|[0-9]*)(,[0-9]+)?"
+
+
+def timestamp_formats(setting: str | list[str] | None) -> list[str]:
+    """The formats to try: each given one, then its date part alone (a date column, a date-only cell)."""
+    if setting is None:
+        return []
+    formats = [setting] if isinstance(setting, str) else list(setting)
+    return formats + [f.split(" ")[0] for f in formats if " " in f and f.split(" ")[0] not in formats]
+
+
+def check_timestamp_format(con: duckdb.DuckDBPyConnection, table: str, setting) -> None:
+    formats = timestamp_formats(setting)
+    if not formats or (len(formats) == 1 and formats[0] in EPOCHS):
+        return
+    if any(f in EPOCHS for f in formats):
+        raise ConfigError(f"tables: {table}: timestamp_format: epoch and epoch_ms cannot be mixed with other formats")
     try:
-        scan = _scan(con, source.path)
-        found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-        renamed = map_columns(table, found, mapping, source.path.name)
-        select = ", ".join(
-            f"CAST({_quote(renamed[c])} AS VARCHAR) AS {c}" if c in renamed else f"CAST(NULL AS VARCHAR) AS {c}"
-            for c in table.column_names
-        )
-        # The table's rowid follows insertion order, which DuckDB keeps equal to the file's row
-        # order: validation reports rowid + 1 as the data row.
-        con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
+        con.execute(f"SELECT try_strptime('2026-01-01', [{', '.join(_literal(f) for f in formats)}])").fetchall()
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        if source.path.suffix.lower() == ".csv" and "sniffing" in first_line:
-            first_line += ' (expected comma- or semicolon-separated values quoted with "; is a quote left open?)'
-        raise InputError(f"{source.path}: cannot read the file as {table.name}: {first_line}") from None
+        raise ConfigError(f"tables: {table}: timestamp_format {setting!r} is not a valid strptime format "
+                          f"(e.g. '%d/%m/%Y %H:%M'): {str(exc).splitlines()[0]}") from None
+
+
+def _timestamp_sql(expr: str, formats: list[str]) -> str:
+    """ISO text for values in the configured format; other values are left for validation to judge."""
+    if formats[0] in EPOCHS:
+        return (f"CASE WHEN regexp_full_match(trim({expr}), '[0-9]+(\\.[0-9]+)?') "
+                f"THEN CAST(to_timestamp(CAST(trim({expr}) AS DOUBLE) / {EPOCHS[formats[0]]}) AS VARCHAR) "
+                f"ELSE {expr} END")
+    listed = ", ".join(_literal(f) for f in formats)
+    return f"coalesce(CAST(try_strptime(trim({expr}), [{listed}]) AS VARCHAR), {expr})"
+
+
+def _decimal_sql(expr: str) -> str:
+    return (f"CASE WHEN regexp_full_match(trim({expr}), '{DECIMAL_COMMA}') "
+            rf"THEN replace(regexp_replace(trim({expr}), '[. \x{{00A0}}\x{{202F}}]', '', 'g'), ',', '.') "
+            f"ELSE {expr} END")
+
+
+def _has_decimal_commas(con: duckdb.DuckDBPyConnection, scan: str, columns: list[str]) -> bool:
+    if not columns:
+        return False
+    where = " OR ".join(f"regexp_full_match(trim({_quote(c)}), '[+-]?[0-9.]*[0-9],[0-9]+')" for c in columns)
+    return con.execute(f"SELECT 1 FROM {scan} WHERE {where} LIMIT 1").fetchone() is not None
+
+
+def _select(con: duckdb.DuckDBPyConnection, table: Table, scan: str, found: list[str], mapping: dict[str, str] | str,
+            settings: TableSettings, reader: Reader) -> str:
+    """The SELECT list turning the file's columns into the contract's, as text."""
+    preset = check_preset(mapping, table.name) if isinstance(mapping, str) else None
+    renames = preset.columns if preset else mapping
+    derived = {c: str(spec) for c, spec in (preset.derive if preset else {}).items()}
+    # a column the file itself provides under the contract's name wins over the preset's derivation
+    derived = {c: v for c, v in derived.items() if c not in {f.strip().lower() for f in found}}
+    renamed = map_columns(table, found, renames, reader.path.name, derived=derived, preset=preset)
+    types = {c.name: c.type for c in table.columns}
+    decimal = settings.decimal
+    numbers = [renamed[c] for c in renamed if types[c] in ("number", "integer")]
+    if decimal is None and reader.delimiter == ";" and _has_decimal_commas(con, scan, numbers):
+        decimal = ","  # a ;-separated export with 150,5 in a number column: a decimal-comma locale
+    formats = timestamp_formats(settings.timestamp_format)
+    sql: dict[str, str] = {}
+    for c in table.column_names:
+        if c not in renamed:
+            continue
+        expr = f"CAST({_quote(renamed[c])} AS VARCHAR)"
+        if preset and c in preset.values:
+            expr = values_sql(expr, preset.values[c])
+        if formats and types[c] in ("timestamp", "date"):
+            expr = _timestamp_sql(expr, formats)
+        if decimal == "," and types[c] in ("number", "integer"):
+            expr = _decimal_sql(expr)
+        sql[c] = expr
+    found_lower = {f.strip().lower(): f for f in found}
+    for c in derived:
+        expr = derived_sql(preset.derive[c], sql, found_lower)
+        if expr is not None:
+            sql[c] = values_sql(expr, preset.values[c]) if c in preset.values else expr
+    return ", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names)
+
+
+def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[str, str] | str,
+             settings: TableSettings | None = None) -> int:
+    """Create raw_<table>: the contract's columns as text, in the file's row order.
+
+    `mapping` renames source columns, or names a help-desk preset; `settings` says how to read the
+    file when detection does not fit (encoding, delimiter, decimal, sheet, timestamp format)."""
+    table = TABLES[source.table]
+    settings = settings or TableSettings()
+    if isinstance(mapping, str):
+        try:
+            check_preset(mapping, table.name)
+        except ValueError as exc:
+            raise ConfigError(f"columns: {table.name}: {exc}") from None
+    check_timestamp_format(con, table.name, settings.timestamp_format)
+    with tempfile.TemporaryDirectory(prefix="scorecard-") as work:
+        reader = Reader(con, source, settings, Path(work))
+        try:
+            error = None
+            while True:
+                try:
+                    scan = reader.scan() if error is None else reader.retry(error)
+                    found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+                    select = _select(con, table, scan, found, mapping, settings, reader)
+                    # The table's rowid follows insertion order, which DuckDB keeps equal to the file's
+                    # row order: validation reports rowid + 1 as the data row.
+                    con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
+                    break
+                except duckdb.Error as exc:
+                    error = exc  # the reader tries the next way of reading, or says why it cannot
+        finally:
+            reader.close()
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
 
 

@@ -22,8 +22,10 @@ from .config import Config
 from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
-from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw
+from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
+                      table_files)
 from .scoring import compute_scores
+from .setaside import check_set_aside
 from .stats import install_elapsed, install_macros
 from .validation import validate_all, validate_benchmarks
 
@@ -167,7 +169,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
     catalog = catalog or load_catalog()
     data_dir = Path(data_dir) if data_dir is not None else config.input_folder()
     database = Path(database or config.database)
-    sources = find_sources(data_dir)
+    sources = find_sources(data_dir, files=table_files(config))
     database.parent.mkdir(parents=True, exist_ok=True)
     staging = database.with_name(f".{database.name}.building-{os.getpid()}")
     _remove(staging)
@@ -176,15 +178,18 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
         try:
             _session(con, config)
             benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
+            notes: list[str] = []  # files that look like a table but are not read
             for name in TABLES:
                 source = benchmarks if name == "benchmarks" else sources.get(name)
                 if source is not None:
-                    rows = load_raw(con, source, config.columns.get(name, {}))
+                    rows = load_raw(con, source, config.columns.get(name, {}), config.tables.get(name))
                     say(f"read {source.path.name}: {rows:,} rows")
                 else:
                     create_empty_raw(con, name)
+                    notes.extend(f"no {name} table: {note}" for note in skipped(data_dir, name))
             validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
                          progress=lambda t: say(f"validated {t}"))
+            check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
             if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
                 raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
             con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -193,7 +198,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
                         [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
                          inputs_sha256(sources), __version__])
             con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
-            warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+            warnings = notes + compute(con, config, catalog, lambda step: say(f"computed {step}"))
             summary = summarize(con, database, warnings)
             con.execute("CHECKPOINT")
         finally:
@@ -236,7 +241,7 @@ def _reload_benchmarks(con: duckdb.DuckDBPyConnection, config: Config, catalog: 
     if source is None:
         create_empty_raw(con, "benchmarks")
     else:
-        rows = load_raw(con, source, config.columns.get("benchmarks", {}))
+        rows = load_raw(con, source, config.columns.get("benchmarks", {}), config.tables.get("benchmarks"))
         say(f"read {source.path.name}: {rows:,} rows")
     validate_benchmarks(con, catalog.ids)
     con.execute("DROP TABLE raw_benchmarks")

@@ -249,3 +249,92 @@ def test_check_says_what_a_publish_would_do_to_the_site(inputs, cli, tmp_path):
     assert code == 4
     assert "holds the scorecard of other units ('Elsewhere'): a publish there would be refused" in out
     assert "NOT READY" in out
+
+
+# --- scorecard init ----------------------------------------------------------------------------------
+
+def _zendesk_folder(base: Path, day: int = 25) -> Path:
+    """A Zendesk ticket export under its own file name, as a European Excel saves it: cp1252, `;`, DD/MM."""
+    from test_presets import EXPORTS
+
+    header, rows, _, _ = EXPORTS["zendesk"]
+    folder = base / "exports"
+    folder.mkdir()
+    text = "\n".join([header, *rows]).replace(",", ";")
+    text = re.sub(r"2026-01-(\d\d) (\d\d:\d\d):00", lambda m: f"{day if m.group(1) == '05' else day + 1:02d}/01/2026 "
+                  f"{m.group(2)}", text)
+    (folder / "Tickets export 2026-01.csv").write_bytes((text + "\r\n").encode("cp1252"))
+    return folder
+
+
+def test_init_recognises_an_export_and_writes_a_starter_that_builds(tmp_path, cli):
+    import yaml
+
+    from scorecard.catalog import load_catalog
+
+    folder = _zendesk_folder(tmp_path)
+    code, out, err = cli("init", folder)
+    assert code == 0, err
+    assert "interactions: Tickets export 2026-01.csv, 2 rows, preset zendesk" in out
+    assert f"units found in Tickets export 2026-01.csv: EU/Berlin Team, {PARIS}" in out
+    config = yaml.safe_load((folder / "scorecard.yml").read_text(encoding="utf-8"))
+    assert config["columns"] == {"interactions": "zendesk"}
+    assert config["tables"]["interactions"] == {"file": "Tickets export 2026-01.csv", "encoding": "cp1252",
+                                                "delimiter": ";", "timestamp_format": "%d/%m/%Y %H:%M"}
+    weighted = {k.id: (k.target, k.amber, k.weight) for k in load_catalog().kpis if k.weight > 0}
+    assert {t["kpi"]: (t["target"], t["amber"], t["weight"]) for t in config["targets"]} == weighted
+    assert (folder / "org_units.csv").read_text(encoding="utf-8").splitlines()[:2] == [
+        "unit_id,unit_name,parent_id", "All units,All units,"]
+    code, out, err = cli("build", "--config", folder / "scorecard.yml", "--db", tmp_path / "db.duckdb")
+    assert code == 0, err
+    assert out.startswith("5 rows loaded, 0 quarantined")
+
+
+def test_init_offers_both_date_orders_when_the_data_cannot_tell(tmp_path, cli):
+    folder = _zendesk_folder(tmp_path, day=5)
+    code, out, err = cli("init", folder)
+    assert code == 0, err
+    assert "day or month first? set timestamp_format" in out
+    text = (folder / "scorecard.yml").read_text(encoding="utf-8")
+    assert '    # timestamp_format: "%d/%m/%Y %H:%M"' in text and '    # timestamp_format: "%m/%d/%Y %H:%M"' in text
+    assert "\n    timestamp_format:" not in text
+
+
+def test_init_never_overwrites_a_configuration(tmp_path, cli):
+    folder = _zendesk_folder(tmp_path)
+    (folder / "scorecard.yml").write_text("timezone: Europe/Paris\n", encoding="utf-8")
+    code, out, err = cli("init", folder)
+    assert code == 0
+    assert "exists: left unchanged" in err
+    assert (folder / "scorecard.yml").read_text(encoding="utf-8") == "timezone: Europe/Paris\n"
+
+
+def test_init_on_contract_named_files(inputs, cli):
+    import yaml
+
+    _ready(inputs)
+    code, out, err = cli("init", inputs.dir)
+    assert code == 0, err
+    assert "units found in org_units.csv: EU, EU/Berlin Team" in out
+    config = yaml.safe_load((inputs.dir / "scorecard.yml").read_text(encoding="utf-8"))
+    assert config["columns"] == {} and config["tables"] == {} and config["data"] == "."
+    assert not (inputs.dir / "org_units.csv").read_text(encoding="utf-8").startswith("unit_id,unit_name,parent_id\nAll")
+
+
+def test_init_recognises_a_workbook_by_its_header_and_names_its_sheet(inputs, cli):
+    import pandas as pd
+    import yaml
+
+    _ready(inputs)
+    frame = pd.read_csv(inputs.dir / "interactions.csv", dtype=str, keep_default_na=False)
+    (inputs.dir / "interactions.csv").unlink()
+    with pd.ExcelWriter(inputs.dir / "Export 2026.xlsx") as writer:
+        frame.to_excel(writer, sheet_name="Tickets", index=False)
+        pd.DataFrame({"about": ["exported by the help desk"]}).to_excel(writer, sheet_name="About", index=False)
+    code, out, err = cli("init", inputs.dir)
+    assert code == 0, err
+    assert "interactions: Export 2026.xlsx, 2 rows" in out
+    config = yaml.safe_load((inputs.dir / "scorecard.yml").read_text(encoding="utf-8"))
+    assert config["tables"]["interactions"] == {"file": "Export 2026.xlsx", "sheet": "Tickets"}
+    code, out, err = cli("build", "--config", inputs.dir / "scorecard.yml", "--db", inputs.database)
+    assert code == 0, err

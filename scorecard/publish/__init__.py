@@ -19,7 +19,7 @@ from ..catalog import load_catalog
 from ..config import Config
 from ..errors import PublishError
 from ..export import write_scorecard_csv
-from ..loading import find_sources, inputs_sha256
+from ..loading import find_sources, inputs_sha256, table_files
 from ..warehouse import build, connect
 from . import manifest as manifests
 from .execute import Job, execute
@@ -71,7 +71,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
         raise PublishError(f"{project_file}: project file not found (the site's title and navbar live there)")
     summary = PublishSummary(site)
     with publish_lock(site):
-        sources = find_sources(config.input_folder())
+        sources = find_sources(config.input_folder(), files=table_files(config))
         inputs = inputs_sha256(sources)
         if _database_is_current(config, inputs):
             say(f"database {config.database} is current")
