@@ -9,13 +9,14 @@ import duckdb
 COLUMNS = ("period", "unit_id", "kpi_id", "value", "n", "ci_low", "ci_high",
            "target", "amber", "status", "weight", "score")
 
-# Rounded so that re-exporting the same data gives the same bytes (parallel float sums can
-# differ in the last bits), ordered as the reports list them: units in tree order, the catalog's
+# Rounded so that re-exporting the same data gives the same bytes: parallel float sums differ in
+# the last bits, so values are first rounded to 9 decimals (dropping that noise) and then to 4, or a
+# value exactly halfway (2.43125) would round either way from run to run. Ordered as the reports list them: units in tree order, the catalog's
 # KPI order, composite last.
 SCORECARD_SQL = """
-SELECT r.period, r.unit_id, r.kpi_id, round(r.value, 4) AS value, r.n,
-       round(r.ci_low, 4) AS ci_low, round(r.ci_high, 4) AS ci_high, r.target, r.amber,
-       coalesce(r.status, '') AS status, r.weight, round(r.score, 4) AS score
+SELECT r.period, r.unit_id, r.kpi_id, round(round(r.value, 9), 4) AS value, r.n,
+       round(round(r.ci_low, 9), 4) AS ci_low, round(round(r.ci_high, 9), 4) AS ci_high, r.target, r.amber,
+       coalesce(r.status, '') AS status, r.weight, round(round(r.score, 9), 4) AS score
 FROM results r
 JOIN org_units u USING (unit_id)
 LEFT JOIN catalog c USING (kpi_id)
