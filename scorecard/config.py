@@ -76,6 +76,9 @@ class Config(BaseModel):
     reports: Path = Path("reports")
     notebooks: Path = Path("notebooks")
     project: Path = Path("_quarto.yml")
+    state_dir: Path | None = Field(
+        default=None, description="run lock, staging and publish journal; default: .scorecard-state beside the database",
+    )
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                               description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk")
@@ -111,7 +114,7 @@ class Config(BaseModel):
         """Paths in the file are relative to the file, not to wherever the command runs."""
         return self.model_copy(update={
             name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
-            for name in ("data", "database", "site", "reports", "notebooks", "project", "benchmarks")
+            for name in ("data", "database", "site", "reports", "notebooks", "project", "benchmarks", "state_dir")
             if getattr(self, name) is not None
         })
 
@@ -153,6 +156,9 @@ def load_config(path: str | Path | None = None, catalog: Catalog | None = None) 
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save the file as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
