@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import ScorecardError
+from .errors import PublishError
 
 LOCK_FILE = "scorecard.lock"
 STATE_DIR = ".scorecard-state"
@@ -30,10 +30,8 @@ STATE_DIR = ".scorecard-state"
 _held: dict[str, list] = {}   # real path of a lock file -> [fd, depth] for the locks this process holds
 
 
-class BusyError(ScorecardError):
-    """Another run holds the lock of this state folder."""
-
-    exit_code = 4
+class BusyError(PublishError):
+    """Another run holds the lock of this state folder (exit code 4, like any publish error)."""
 
 
 def default_state_dir(database: str | Path) -> Path:

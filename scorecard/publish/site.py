@@ -65,7 +65,13 @@ def prepare(site: Path, state_dir: Path, say: Say) -> None:
         _rmtree(leftover)
     _legacy_leftovers(site, say)
     record = record_path(site, state_dir)
-    if not (site / MANIFEST).is_file() and record.is_file():
+    manifest = site / MANIFEST
+    if manifest.is_file() and (not record.is_file() or record.stat().st_mtime_ns < manifest.stat().st_mtime_ns):
+        try:   # a run killed after its swap did not record it
+            remember(site, state_dir, json.loads(manifest.read_text(encoding="utf-8")))
+        except ValueError:
+            pass   # manifest.load names the damage
+    if not manifest.is_file() and record.is_file():
         try:
             periods = json.loads(record.read_text(encoding="utf-8"))["manifest"]["periods"]
         except (OSError, ValueError, KeyError, TypeError):
