@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,7 +107,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
 
         reports = Path(config.reports)
         _clear(reports)
-        with staging(site, state_dir) as stage:
+        with staging(site, state_dir) as stage, _naming(stage.path):
             for pub in chosen:
                 unfreeze(stage, period_dir(pub.period, pub.revision))
             published_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -139,6 +140,17 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
             say(f"site {how} into place: {site}")
         summary.published = chosen
     return summary
+
+
+@contextmanager
+def _naming(where: Path):
+    """A failed write (disk full, ...) names no file: name the folder being written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(where)) from None
+        raise
 
 
 def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, catalog_version: int) -> dict:

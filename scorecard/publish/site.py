@@ -176,7 +176,11 @@ def _seed(site: Path, stage: Stage) -> None:
                     dirs[:] = []
                     break
             else:
-                shutil.copy2(src, dst)
+                try:
+                    shutil.copy2(src, dst)
+                except OSError as exc:   # a full disk is the copy's, whatever file the error names
+                    where = dst if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.filename or dst)
+                    raise OSError(exc.errno, exc.strerror, str(where)) from None
             st = dst.stat()
             stage.seeded[rel] = (st.st_ino, st.st_size, st.st_mtime_ns)
             staged += 1
@@ -246,6 +250,9 @@ def _changes(stage: Stage) -> tuple[list[str], list[str]]:
 def _install(stage: Stage, site: Path, state_dir: Path) -> None:
     changed, deleted = _changes(stage)
     site.mkdir(parents=True, exist_ok=True)
+    probe = site / f".scorecard-probe-{os.getpid()}"
+    probe.touch()   # a read-only or foreign site fails here, before anything is moved
+    probe.unlink()
     need = sum((stage.path / rel).stat().st_size for rel in changed)
     vfs = os.statvfs(site)
     if need > vfs.f_bavail * vfs.f_frsize:
@@ -267,9 +274,9 @@ def _install(stage: Stage, site: Path, state_dir: Path) -> None:
     try:
         _roll_forward(json.loads(journal.read_text(encoding="utf-8")))
     except BaseException:
-        _roll_back(json.loads(journal.read_text(encoding="utf-8")))
-        journal.unlink()
-        _rmtree(backup)
+        if _roll_back(json.loads(journal.read_text(encoding="utf-8"))):
+            journal.unlink()   # else the next run tries again
+            _rmtree(backup)
         raise
     journal.unlink()
     _rmtree(backup)
@@ -289,14 +296,20 @@ def _roll_forward(entry: dict) -> None:
     faults.point("installed")
 
 
-def _roll_back(entry: dict) -> None:
+def _roll_back(entry: dict) -> bool:
+    """Undo an install, file by file as far as possible; whether every file was put back."""
     site, backup = Path(entry["site"]), Path(entry["backup"])
+    done = True
     for rel, existed in entry["files"]:
-        if existed and (backup / rel).exists():
-            _place(backup / rel, site / rel, move=False)
-        elif not existed:
-            (site / rel).unlink(missing_ok=True)
-            (site / rel).with_name(f".{Path(rel).name}.scorecard-tmp").unlink(missing_ok=True)
+        try:
+            if existed and (backup / rel).exists():
+                _place(backup / rel, site / rel, move=False)
+            elif not existed:
+                (site / rel).unlink(missing_ok=True)
+                (site / rel).with_name(f".{Path(rel).name}.scorecard-tmp").unlink(missing_ok=True)
+        except OSError:
+            done = False
+    return done
 
 
 def _recover(journal: Path, say: Say) -> None:
@@ -309,7 +322,8 @@ def _recover(journal: Path, say: Say) -> None:
         _roll_forward(entry)
         say(f"completed the interrupted publish into {entry['site']}")
     except OSError as exc:
-        _roll_back(entry)
+        if not _roll_back(entry):
+            raise
         say(f"undid the interrupted publish into {entry['site']} (it could not be completed: {exc})")
     journal.unlink()
 

@@ -74,9 +74,26 @@ def _assert_no_leftovers(ws: Workspace) -> None:
     assert not list(ws.database.parent.glob(f".{ws.database.name}.building-*"))
 
 
+@pytest.fixture(scope="module")
+def pristine(published: Published, tmp_path_factory) -> tuple[Workspace, Path]:
+    """A copy of the session's deployment with its database built for its own configuration,
+    and a snapshot of it: restored at the same path, the database stays current (no rebuild)."""
+    from scorecard.warehouse import build
+
+    root = tmp_path_factory.mktemp("crash")
+    ws = copy_workspace(published.ws, root / "ws")
+    build(ws.config())
+    shutil.copytree(ws.root, root / "snapshot", symlinks=True)
+    return ws, root / "snapshot"
+
+
 @pytest.fixture
-def ws(published: Published, tmp_path) -> Workspace:
-    return copy_workspace(published.ws, tmp_path / "ws")
+def ws(pristine) -> Workspace:
+    ws, snapshot = pristine
+    if ws.root.exists():
+        shutil.rmtree(ws.root)
+    shutil.copytree(snapshot, ws.root, symlinks=True)
+    return ws
 
 
 # (fault point, the swap cannot be one step): each point of the run, in order
@@ -87,6 +104,8 @@ POINTS = [("load", False), ("build", False), ("execute", False), ("render", Fals
 @pytest.mark.parametrize("point,no_swap", POINTS, ids=[f"{p}{'-file-by-file' if n else ''}" for p, n in POINTS])
 def test_a_kill_at_any_step_leaves_the_old_or_the_new_site(ws, point, no_swap):
     flags = ["--no-swap"] if no_swap else []
+    if point in ("load", "build"):
+        ws.database.unlink()   # so that the run builds it
     before = tree_hashes(ws.site)
     killed = _run(ws, "--period", NEW, *flags, fault=point)
     assert killed.returncode == -9, killed.stderr
@@ -230,7 +249,6 @@ def _move_site(ws: Workspace, site: Path) -> None:
     for child in ws.site.iterdir():
         (shutil.copytree if child.is_dir() else shutil.copy2)(child, site / child.name)
     shutil.rmtree(ws.site)
-    ws.root.joinpath("site-link")  # the config names the new site
     text = ws.config_file.read_text(encoding="utf-8").replace(str(ws.site), str(site))
     ws.config_file.write_text(text, encoding="utf-8")
 
@@ -270,8 +288,9 @@ def test_a_full_disk_while_staging_removes_the_partial_copy(ws):
         result = _run(ws, "--period", NEW)
         assert result.returncode == 6, result.stderr
         assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr, result.stderr
+        assert f"{state}/staging-" in result.stderr, "the line names the path"
         assert tree_hashes(ws.site) == before
-        assert sorted(p.name for p in state.iterdir()) == ["scorecard.lock"]
+        assert sorted(p.name for p in state.iterdir()) == ["scorecard.lock", "sites"]
         assert shutil.disk_usage(state).free >= free - 64 * 1024
 
 
@@ -287,6 +306,7 @@ def test_a_read_only_site_leaves_it_unchanged(ws):
 
 
 def test_a_truncated_database_is_rebuilt_and_the_site_kept(ws):
+    assert _run(ws, "--period", LATEST).returncode == 0   # site pages follow this copy's settings
     data = ws.database.read_bytes()
     ws.database.write_bytes(data[: len(data) // 2])
     before = tree_hashes(ws.site)
