@@ -43,15 +43,16 @@ def refuse_swap(a, b):
     raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(b))
 
 
-def install_fakes(no_swap: bool = False) -> None:
+def install_fakes(no_swap: bool = False, setattr=setattr) -> None:
+    """Replace execution and rendering (in a test, pass monkeypatch.setattr so they come back)."""
     import scorecard.publish as publishing
     import scorecard.publish.site as site
     import scorecard.render as render
 
-    publishing.execute = fake_execute
-    render.get_renderer = lambda name=None: FakeRenderer()
+    setattr(publishing, "execute", fake_execute)
+    setattr(render, "get_renderer", lambda name=None: FakeRenderer())
     if no_swap:
-        site._exchange = refuse_swap
+        setattr(site, "_exchange", refuse_swap)
 
 
 if __name__ == "__main__":

@@ -220,7 +220,7 @@ def test_publishing_with_a_large_history_copies_none_of_it(ws, monkeypatch):
     (ws.site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     inodes = {p: p.stat().st_ino for p in (ws.site / "periods").rglob("*") if p.is_file()}
     assert len(inodes) > 12_000
-    install_fakes()
+    install_fakes(setattr=monkeypatch.setattr)
     copied = []
     real_copy = shutil.copy2
     monkeypatch.setattr(shutil, "copy2", lambda src, dst, **kw: (copied.append(str(src)), real_copy(src, dst, **kw))[1])
