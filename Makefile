@@ -70,5 +70,5 @@ bench: setup
 	$(BIN)/python -m scorecard.bench $(if $(filter small,$(BENCH_SIZE)),--small,--interactions $(BENCH_INTERACTIONS))
 
 clean:
-	rm -rf _site reports/* data/demo data/*.duckdb tests/.cache .pytest_cache
+	rm -rf _site reports/* data/demo data/*.duckdb data/.scorecard-state tests/.cache .pytest_cache
 	@touch reports/.gitkeep

@@ -633,6 +633,10 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict)
     for path in (config.site, config.reports):
         if path.exists():
             shutil.rmtree(path)
+    # a fresh site on purpose: forget the one an earlier bench published there
+    from .publish.site import record_path
+    from .runlock import state_dir_for
+    record_path(config.site, state_dir_for(config)).unlink(missing_ok=True)
     with duckdb.connect(str(config.database), read_only=True) as con:
         complete = [p for (p,) in con.execute("SELECT period FROM periods WHERE complete ORDER BY period").fetchall()]
         n_units = con.execute("SELECT count(*) FROM org_units").fetchone()[0]

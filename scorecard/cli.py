@@ -2,7 +2,9 @@
 make demo data.
 
 Every expected failure is a ScorecardError, printed as one message with its exit code:
-2 for input data, 3 for configuration, 4 for publishing. Which configuration a command uses
+2 for input data, 3 for configuration, 4 for publishing (and another run holding the lock);
+a refusal of the file system (disk full, read-only, permission denied, busy) exits 6 with the
+path and the cause (failures.py). `--debug` adds the traceback. Which configuration a command uses
 is configsource.choose's rule: --config, else the data folder's scorecard.yml, else defaults.
 """
 
@@ -123,8 +125,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from .publish import publish
+    from .publish import check_arguments, publish
 
+    check_arguments(period=args.period or None, restate=args.restate or None, reason=args.reason)
     progress = Progress(args.quiet)
     config = _config(args, progress)
     overrides = {k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v}
@@ -167,6 +170,7 @@ def cmd_quarantine(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scorecard", description=__doc__.splitlines()[0])
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp):
@@ -225,15 +229,25 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .failures import explain
+
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except ScorecardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        failure = explain(exc)
+        if failure is None:
+            raise
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        message, code = failure
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ PACKAGED_BENCHMARKS = Path(str(resources.files("scorecard").joinpath("benchmarks
 PACKAGED_PROJECT = Path(str(resources.files("scorecard").joinpath("project", "_quarto.yml")))
 PACKAGED_NOTEBOOKS = Path(str(resources.files("scorecard").joinpath("project", "notebooks")))
 # Paths a configuration file may set; those it sets are relative to the file.
-PATH_SETTINGS = ("data", "database", "site", "reports", "notebooks", "project", "benchmarks")
+PATH_SETTINGS = ("data", "database", "site", "reports", "notebooks", "project", "benchmarks", "state_dir")
 
 
 class TargetRule(BaseModel):
@@ -128,6 +128,9 @@ class Config(BaseModel):
     reports: Path = Path("reports")
     notebooks: Path = PACKAGED_NOTEBOOKS
     project: Path = PACKAGED_PROJECT
+    state_dir: Path | None = Field(
+        default=None, description="run lock, staging and publish journal; default: .scorecard-state beside the database",
+    )
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                               description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk")
@@ -234,6 +237,9 @@ def load_config(path: str | Path | None = None, catalog: Catalog | None = None) 
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save the file as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -1,7 +1,9 @@
 """The DuckDB warehouse: build it from an input folder, (re)compute the scorecard in it, open it.
 
 A build writes a new database file beside the old one and moves it into place only when every
-step succeeded, so a failed build never leaves a half-written database behind.
+step succeeded, so a failed build never leaves a half-written database behind. Builds and
+recomputes hold the run lock (runlock.py); the half-written file of a killed build is removed by
+the next one. The database is derived data: a damaged file is rebuilt from the inputs.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
 from .config import Config
 from .contract import TABLES
+from . import faults
 from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
 from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
                       table_files)
+from .runlock import run_lock, state_dir_for
 from .scoring import compute_scores
 from .setaside import check_set_aside
 from .stats import install_elapsed, install_macros
@@ -70,7 +74,42 @@ def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
     path = Path(database)
     if not path.exists():
         raise InputError(f"{path}: database not found; run `scorecard build` first")
-    return duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+        _check_size(con, path)
+    except duckdb.Error as exc:
+        raise DamagedDatabase(path, exc) from None
+    return con
+
+
+def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A truncated file still opens (its catalog is at the start); its blocks are not all there."""
+    block_size, total_blocks = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+    size = path.stat().st_size
+    if size < block_size * total_blocks:
+        con.close()
+        raise duckdb.IOException(f"the file has {size:,} bytes, its {total_blocks} blocks need "
+                                 f"{block_size * total_blocks:,} (truncated)")
+
+
+class DamagedDatabase(InputError):
+    """The database file cannot be read (truncated, overwritten, not DuckDB): rebuild it."""
+
+    def __init__(self, path: Path, cause: Exception):
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(f"{path}: the database is damaged ({first}); "
+                         "`scorecard build` (or a publish) rebuilds it from the inputs")
+        self.path = path
+
+
+def is_readable(database: str | Path) -> bool:
+    """Whether the database opens and its meta table reads (a truncated file fails one of both)."""
+    try:
+        with connect(database) as con:
+            con.execute("SELECT key, value FROM meta").fetchall()
+        return True
+    except (duckdb.Error, DamagedDatabase):
+        return False
 
 
 def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -165,14 +204,22 @@ def _benchmarks_meta(source: SourceFile | None, from_input: bool) -> list[tuple[
 def build(config: Config, data_dir: str | Path | None = None, database: str | Path | None = None,
           catalog: Catalog | None = None, progress: Progress | None = None) -> BuildSummary:
     """Load and validate every input table, compute the scorecard, and store it all in `database`."""
+    database = Path(database or config.database)
+    with run_lock(state_dir_for(config, database), "build"):
+        return _build(config, data_dir, database, catalog, progress)
+
+
+def _build(config: Config, data_dir: str | Path | None, database: Path, catalog: Catalog | None,
+           progress: Progress | None) -> BuildSummary:
     say = progress or (lambda _msg: None)
     catalog = catalog or load_catalog()
     data_dir = Path(data_dir) if data_dir is not None else config.input_folder()
-    database = Path(database or config.database)
     sources = find_sources(data_dir, files=table_files(config))
     database.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_builds(database)
     staging = database.with_name(f".{database.name}.building-{os.getpid()}")
     _remove(staging)
+    faults.point("load")
     try:
         con = duckdb.connect(str(staging))
         try:
@@ -203,6 +250,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        faults.point("build")
         os.replace(staging, database)
     except BaseException:
         _remove(staging)
@@ -212,10 +260,19 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
 
 def recompute(config: Config, database: str | Path | None = None, catalog: Catalog | None = None,
               progress: Progress | None = None) -> BuildSummary:
-    """Recompute results in an existing database, e.g. after changing targets or weights."""
+    """Recompute results in an existing database, e.g. after changing targets or weights.
+
+    A damaged database is rebuilt from the inputs instead (it is derived data)."""
     say = progress or (lambda _msg: None)
-    catalog = catalog or load_catalog()
     database = Path(database or config.database)
+    with run_lock(state_dir_for(config, database), "compute"):
+        if database.exists() and not is_readable(database):
+            say(f"{database} is damaged: rebuilding it from {config.data}")
+            return _build(config, None, database, catalog, progress)
+        return _recompute(config, database, catalog or load_catalog(), say)
+
+
+def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) -> BuildSummary:
     with connect(database, read_only=False) as con:
         meta = _meta(con)
         if meta.get("timezone") != config.timezone or meta.get("survey_window_days") != str(config.survey_window_days):
@@ -247,6 +304,24 @@ def _reload_benchmarks(con: duckdb.DuckDBPyConnection, config: Config, catalog: 
     con.execute("DROP TABLE raw_benchmarks")
     con.execute("DELETE FROM meta WHERE key IN ('benchmarks_from', 'benchmarks', 'benchmarks_sha256')")
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(entries.items()))
+
+
+def _remove_dead_builds(database: Path) -> None:
+    """The half-written database of a killed build (its pid gone) is removed by the next build."""
+    for leftover in database.parent.glob(f".{database.name}.building-*"):
+        pid = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:

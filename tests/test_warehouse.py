@@ -126,8 +126,9 @@ def test_failed_build_leaves_the_existing_database_byte_identical(inputs, breaka
     with pytest.raises(error):
         build(config, data_dir=inputs.dir, database=inputs.database)
     assert inputs.database.read_bytes() == before
-    leftovers = sorted(p.name for p in inputs.base.iterdir() if p.name not in {"in", "db.duckdb"})
+    leftovers = sorted(p.name for p in inputs.base.iterdir() if p.name not in {"in", "db.duckdb", ".scorecard-state"})
     assert leftovers == []
+    assert [p.name for p in (inputs.base / ".scorecard-state").iterdir()] == ["scorecard.lock"]
 
 
 def test_a_successful_build_replaces_the_database(inputs):

@@ -1,31 +1,36 @@
 """Publishing: the warehouse's results → executed notebooks → the versioned site and its PDFs.
 
-One publish, under a lock: (re)build the database when the inputs or settings changed, choose
-the periods to publish (manifest.select), execute the notebooks for every new (period, unit)
-into `reports/`, render them into a staging copy of the site, add scorecard.csv files, the
-manifest and the navigation, then swap the staging copy in. Any failure leaves the published
-site as it was. Published periods are never re-executed nor re-rendered.
+One publish, under the run lock (runlock.py) from start to end: finish what a killed run left
+(site.prepare), (re)build the database when the inputs or settings changed, choose the periods
+to publish (manifest.select), execute the notebooks for every new (period, unit) into
+`reports/`, render them into a staging copy of the site, add scorecard.csv files, the manifest
+and the navigation, then put the staging copy in place (site.commit). Any failure leaves the
+published site as it was. Published periods are never re-executed nor re-rendered.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import faults
 from ..catalog import load_catalog
 from ..config import Config
 from ..errors import PublishError
 from ..export import write_scorecard_csv
 from ..loading import find_sources, inputs_sha256, table_files
-from ..warehouse import build, connect
+from ..runlock import run_lock, state_dir_for
+from ..warehouse import build, connect, is_readable
 from . import manifest as manifests
 from .execute import Job, execute
 from .nav import nav_js
 from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
-from .site import commit, publish_lock, staging
+from .site import check_site_path, commit, prepare, remember, staging, unfreeze
 
 Progress = Callable[[str], None]
 
@@ -50,8 +55,11 @@ class PublishSummary:
         return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
 
 
-def _database_is_current(config: Config, inputs: str) -> bool:
+def _database_is_current(config: Config, inputs: str, say: Progress) -> bool:
     if not Path(config.database).exists():
+        return False
+    if not is_readable(config.database):
+        say(f"{config.database} is damaged: rebuilding it from the inputs")
         return False
     with connect(config.database) as con:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
@@ -65,15 +73,18 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
     from ..render import Page, get_renderer
 
     say = progress or (lambda _msg: None)
-    site = Path(config.site)
+    check_arguments(period=period, restate=restate, reason=reason)
+    site = check_site_path(Path(config.site))
     project_file = Path(config.project)
     if not project_file.exists():
         raise PublishError(f"{project_file}: project file not found (the site's title and navbar live there)")
     summary = PublishSummary(site)
-    with publish_lock(site):
+    state_dir = state_dir_for(config)
+    with run_lock(state_dir, "publish"):
+        prepare(site, state_dir, say)
         sources = find_sources(config.input_folder(), files=table_files(config))
         inputs = inputs_sha256(sources)
-        if _database_is_current(config, inputs):
+        if _database_is_current(config, inputs, say):
             say(f"database {config.database} is current")
         else:
             built = build(config, progress=say)
@@ -97,7 +108,9 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
 
         reports = Path(config.reports)
         _clear(reports)
-        with staging(site) as stage:
+        with staging(site, state_dir) as stage, _naming(stage.path):
+            for pub in chosen:
+                unfreeze(stage, period_dir(pub.period, pub.revision))
             published_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
             for pub in chosen:
                 manifest["periods"].append(_entry(pub, units, published_at, inputs, catalog_version))
@@ -106,22 +119,26 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
                 raise PublishError("no complete period in the data yet: publish one with PERIOD=YYYY-MM (provisional)")
             (stage / manifests.MANIFEST).write_text(manifests.dump(manifest), encoding="utf-8")
 
-            jobs, pages = _jobs(config, chosen, units, manifest, stage, reports, Page)
+            jobs, pages = _jobs(config, chosen, units, manifest, stage.path, site, reports, Page)
             say(f"executing {len(jobs)} notebooks")
             execute(jobs, workers=workers or config.workers, progress=say)
             summary.notebooks = len(jobs)
+            faults.point("execute")
 
             backend = get_renderer(renderer)
             say(f"rendering {len(pages)} pages with the {backend.name} renderer")
-            backend.render(project_file, reports, pages, stage, progress=say)
+            backend.render(project_file, reports, pages, stage.path, progress=say)
             summary.pages = len(pages)
+            faults.point("render")
 
             with connect(config.database) as con:
                 for pub in chosen:
                     write_scorecard_csv(con, stage / scorecard_csv(pub.period, pub.revision), period=pub.period)
             (stage / "assets").mkdir(exist_ok=True)
             (stage / "assets" / "nav.js").write_text(nav_js(manifest), encoding="utf-8")
-            commit(stage, site)
+            how = commit(stage, site, state_dir)
+            remember(site, state_dir, manifest)
+            say(f"site {how} into place: {site}")
         summary.published = chosen
     return summary
 
@@ -133,6 +150,17 @@ def _same_organisation(site: Path, manifest: dict, units: set[str], data: Path) 
         shown = ", ".join(repr(u) for u in other[:3]) + (", ..." if len(other) > 3 else "")
         raise PublishError(f"{site} holds the scorecard of other units ({shown}), none of which is in "
                            f"{data}: publish into another folder (SITE=... or --site) or remove {site} first")
+
+
+@contextmanager
+def _naming(where: Path):
+    """A failed write (disk full, ...) names no file: name the folder being written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(where)) from None
+        raise
 
 
 def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, catalog_version: int) -> dict:
@@ -155,7 +183,19 @@ def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: s
     }
 
 
-def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, reports: Path, Page):
+PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def check_arguments(period: str | None = None, restate: str | None = None, reason: str | None = None) -> None:
+    """Arguments are checked before the lock is taken and the database built."""
+    for name, value in (("PERIOD", period), ("RESTATE", restate)):
+        if value is not None and not PERIOD_FORMAT.fullmatch(value):
+            raise PublishError(f"{name}={value}: expected a month as YYYY-MM (month 01 to 12)")
+    if restate and not (reason or "").strip():
+        raise PublishError(f"RESTATE={restate} needs REASON=\"...\": the reason is shown on the new revision")
+
+
+def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path, reports: Path, Page):
     """Notebook jobs and the pages they become: every new (period, unit), then the site pages."""
     notebooks = Path(config.notebooks)
     database = str(Path(config.database).resolve())
@@ -171,7 +211,9 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, reports: P
     for pub in chosen:
         previous_csv = ""
         if pub.previous_revision:
-            previous_csv = str((stage / scorecard_csv(pub.period, pub.previous_revision)).resolve())
+            previous = scorecard_csv(pub.period, pub.previous_revision)
+            # staging holds it unless published months were left out of it (site.Stage.whole)
+            previous_csv = str(((stage / previous) if (stage / previous).exists() else (site / previous)).resolve())
         common = {"period": pub.period, "revision": pub.revision, "provisional": pub.provisional,
                   "reason": pub.reason or "", "previous_csv": previous_csv}
         add("period.ipynb", period_page(pub.period, pub.revision), common, f"period {pub.period} overview")

@@ -109,6 +109,8 @@ def steps(published: Published, tmp_path_factory) -> dict[str, Step]:
         step.error = exc
     out["failed"] = _record(ws, step)
     step.leftovers = sorted(p.name for p in ws.site.parent.iterdir() if p.name.startswith(f".{ws.site.name}."))
+    step.leftovers += sorted(p.name for p in (ws.database.parent / ".scorecard-state").iterdir()
+                             if p.name not in ("scorecard.lock", "sites"))
     step.kept = {p.resolve(): p.read_text(encoding="utf-8") for p in ws.reports.rglob("*.ipynb")}
 
     ws.notebooks = good_notebooks
@@ -228,17 +230,33 @@ def test_publish_after_a_failure_works_and_changes_nothing(steps):
     assert step.hashes == steps["restated"].hashes
 
 
-def test_a_publish_in_progress_blocks_another(tmp_path, published: Published):
+def _hold_lock(state: Path, tmp: Path):
+    """A process holding the run lock of `state` (tests/lock_contender.py): (process, release file)."""
     import os
+    import subprocess
+    import sys
 
+    repo = Path(__file__).resolve().parents[2]
+    go, release = tmp / "go", tmp / "release"
+    go.touch()
+    proc = subprocess.Popen([sys.executable, str(repo / "tests" / "lock_contender.py"), str(state), str(go),
+                             str(release)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.stdout.readline().startswith("held ")
+    return proc, release
+
+
+def test_a_publish_in_progress_blocks_another(tmp_path, published: Published):
     ws = Workspace(tmp_path, published.ws.data)
     ws.write_config()
-    lock = ws.site.parent / f".{ws.site.name}.lock"
-    lock.write_text(str(os.getpid()))
-    with pytest.raises(PublishError, match="another publish"):
-        ws.publish(period=LATEST)
-    assert not ws.site.exists()
-    assert lock.read_text() == str(os.getpid()), "someone else's lock is left alone"
+    holder, release = _hold_lock(ws.database.parent / ".scorecard-state", tmp_path)
+    try:
+        with pytest.raises(PublishError, match=rf"another scorecard run holds the lock \(contender, pid {holder.pid}"):
+            ws.publish(period=LATEST)
+    finally:
+        release.touch()
+        holder.wait(timeout=30)
+    assert not ws.site.exists() and not ws.database.exists()
 
 
 def test_a_failed_render_leaves_the_site_as_it_was(published: Published, tmp_path, monkeypatch):
@@ -270,26 +288,19 @@ def test_a_failed_render_leaves_the_site_as_it_was(published: Published, tmp_pat
     assert [p.name for p in ws.site.parent.iterdir() if p.name.startswith(f".{ws.site.name}.")] == []
 
 
-def test_a_lock_left_by_a_dead_publish_is_taken_over(published: Published, monkeypatch):
+def test_a_lock_left_by_a_killed_run_is_free(published: Published, monkeypatch, tmp_path):
     import os
-    import subprocess
+    import signal
 
     import scorecard.publish as publishing
 
     monkeypatch.setattr(publishing, "execute", lambda *args, **kwargs: pytest.fail("executed notebooks"))
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    lock = published.site.parent / f".{published.site.name}.lock"
-    lock.write_text(str(dead.pid))
+    holder, _release = _hold_lock(published.ws.database.parent / ".scorecard-state", tmp_path)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
     before = tree_hashes(published.site)
-    try:
-        summary = published.ws.publish(period=LATEST)
-    finally:
-        leftover = lock.exists()
-        lock.unlink(missing_ok=True)
-    assert not leftover, "the stale lock was not released"
+    summary = published.ws.publish(period=LATEST)
     assert summary.published == [] and tree_hashes(published.site) == before
-    assert os.getpid() != dead.pid
 
 
 @needs_browser
