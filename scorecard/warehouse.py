@@ -84,6 +84,17 @@ def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     install_macros(con)
 
 
+def _out_of_memory(config: Config, exc: duckdb.OutOfMemoryException, step: str) -> ConfigError:
+    """DuckDB could not stay within memory_limit: one line naming the setting, not a traceback."""
+    detail = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ")
+    try:
+        machine = f" (this machine has {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GiB)"
+    except (ValueError, OSError, AttributeError):
+        machine = ""
+    return ConfigError(f"memory_limit: the {step} ran out of memory within memory_limit = {config.memory_limit} "
+                       f"(DuckDB: {detail}); raise memory_limit in the configuration{machine}")
+
+
 def _cutoff(con: duckdb.DuckDBPyConnection, config: Config) -> datetime:
     if config.cutoff is not None:
         cutoff = config.cutoff
@@ -199,6 +210,9 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
         finally:
             con.close()
         os.replace(staging, database)
+    except duckdb.OutOfMemoryException as exc:
+        _remove(staging)
+        raise _out_of_memory(config, exc, "build") from None
     except BaseException:
         _remove(staging)
         raise
@@ -221,7 +235,10 @@ def recompute(config: Config, database: str | Path | None = None, catalog: Catal
         _session(con, config)
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)
-        warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+        try:
+            warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory(config, exc, "compute") from None
         return summarize(con, database, warnings)
 
 
