@@ -7,6 +7,7 @@ step succeeded, so a failed build never leaves a half-written database behind.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
 from .kpis import compute_measures, compute_periods
 from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw
+from .progress import event
 from .scoring import compute_scores
 from .stats import install_elapsed, install_macros
 from .validation import validate_all, validate_benchmarks
@@ -112,18 +114,25 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
     """periods, measures, targets, results, priority and the analysis tables (analysis.py) from
-    the clean tables already in `con`."""
+    the clean tables already in `con`; one progress event ("compute" phase) per step."""
+    started = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal started
+        progress(event("compute", f"computed {step}", started, step=step))
+        started = time.perf_counter()
+
     cutoff = _cutoff(con, config)
     low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
                                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
     install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
     compute_measures(con, cutoff)
-    progress("measures")
+    done("measures")
     warnings = compute_scores(con, config, catalog)
-    progress("scores")
+    done("scores")
     compute_analysis(con, config, catalog, cutoff)
-    progress("analysis")
+    done("analysis")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
@@ -187,15 +196,24 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
         try:
             _session(con, config)
             benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
+            read: dict[str, int] = {}
             for name in TABLES:
                 source = benchmarks if name == "benchmarks" else sources.get(name)
                 if source is not None:
-                    rows = load_raw(con, source, config.columns.get(name, {}))
-                    say(f"read {source.path.name}: {rows:,} rows")
+                    started = time.perf_counter()
+                    read[name] = load_raw(con, source, config.columns.get(name, {}))
+                    say(event("load", f"read {source.path.name}: {read[name]:,} rows", started, read[name]))
                 else:
                     create_empty_raw(con, name)
+            started = time.perf_counter()
+
+            def validated(table: str) -> None:
+                nonlocal started
+                say(event("validate", f"validated {table}", started, read.get(table)))
+                started = time.perf_counter()
+
             validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
-                         progress=lambda t: say(f"validated {t}"))
+                         progress=validated)
             if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
                 raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
             con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -204,7 +222,7 @@ def build(config: Config, data_dir: str | Path | None = None, database: str | Pa
                         [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
                          inputs_sha256(sources), __version__])
             con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
-            warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+            warnings = compute(con, config, catalog, say)
             summary = summarize(con, database, warnings)
             con.execute("CHECKPOINT")
         finally:
@@ -236,7 +254,7 @@ def recompute(config: Config, database: str | Path | None = None, catalog: Catal
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)
         try:
-            warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+            warnings = compute(con, config, catalog, say)
         except duckdb.OutOfMemoryException as exc:
             raise _out_of_memory(config, exc, "compute") from None
         return summarize(con, database, warnings)
