@@ -13,6 +13,7 @@ RENDERER ?=
 PORT   ?= 8000
 BENCH_INTERACTIONS ?= 10000000
 BENCH_SIZE ?=
+BENCH_SCALE ?=
 
 # the configuration: CONFIG= when given, else DATA/scorecard.yml when present, else the built-in
 # defaults; with neither DATA nor CONFIG, the demo (data/demo, with its own scorecard.yml)
@@ -65,9 +66,10 @@ serve:
 	@echo "serving $(or $(SITE),_site) on http://localhost:$(PORT)/"
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(or $(SITE),_site)
 
-# make bench: 10M interactions (or BENCH_INTERACTIONS=N); make bench BENCH_SIZE=small: a quick 200k run
+# make bench: 10M interactions (or BENCH_INTERACTIONS=N); BENCH_SIZE=small: a quicker 1M run;
+# BENCH_SCALE=1: the scaling table (1M, 3M, 10M, 30M interactions; 38 and 200 units)
 bench: setup
-	$(BIN)/python -m scorecard.bench $(if $(filter small,$(BENCH_SIZE)),--small,--interactions $(BENCH_INTERACTIONS))
+	$(BIN)/python -m bench $(if $(BENCH_SCALE),--scale,$(if $(filter small,$(BENCH_SIZE)),--small,--interactions $(BENCH_INTERACTIONS)))
 
 clean:
 	rm -rf _site reports/* data/demo data/*.duckdb data/.scorecard-state tests/.cache .pytest_cache

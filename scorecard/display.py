@@ -30,12 +30,10 @@ re-running a notebook gives byte-identical outputs.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import html
 import math
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -599,38 +597,6 @@ def show_list(items: Iterable[str], empty: str = "") -> None:
 
 
 # --------------------------------------------------------------------------- charts
-_kaleido_lock = threading.Lock()
-_kaleido_started = False
-
-
-def _ensure_kaleido() -> None:
-    """Start ONE kaleido sync server per process (lazily); stopped at exit."""
-    global _kaleido_started
-    with _kaleido_lock:
-        if _kaleido_started:
-            return
-        import kaleido
-        import plotly.io as pio
-
-        kaleido.start_sync_server(silence_warnings=True)
-        pio.defaults.headers = None  # silences a warning per export while the server runs
-        _kaleido_started = True
-        atexit.register(_stop_kaleido)
-
-
-def _stop_kaleido() -> None:
-    global _kaleido_started
-    with _kaleido_lock:
-        if not _kaleido_started:
-            return
-        import kaleido
-
-        try:
-            kaleido.stop_sync_server(silence_warnings=True)
-        finally:
-            _kaleido_started = False
-
-
 def chart_id(name: str) -> str:
     """A deterministic, HTML-safe element id for a chart name."""
     slug = re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-")[:40] or "chart"
@@ -690,8 +656,9 @@ def chart_bundle(
     title = getattr(getattr(getattr(fig, "layout", None), "title", None), "text", None) or name
     bundle = {"text/html": f'<div class="chart" data-chart="{html.escape(str(name))}">{html_div}</div>'}
     if static:
-        _ensure_kaleido()
-        svg = pio.to_image(fig, format="svg", width=width, height=height)
+        from .svgexport import svg as export_svg
+
+        svg = export_svg(fig, width=width, height=height)
         bundle["image/svg+xml"] = _deterministic_svg(svg, name).decode("utf-8")
     bundle["text/plain"] = f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"
     return bundle

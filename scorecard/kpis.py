@@ -2,7 +2,9 @@
 
 Additive quantities (counts, sums, sums of squares) are aggregated once per (period, record unit)
 and then rolled up through unit_tree, so a parent pools its descendants' raw records without
-touching them again. Medians are not additive: they join the raw rows to unit_tree directly.
+touching them again. Medians are not additive: they join the raw rows to unit_tree directly, a
+few months at a time (median_pieces), so that the values held in memory at once stay bounded
+by DuckDB's memory_limit whatever the size of the data (a month's medians need only its rows).
 The result is `measures`: one row per (period, unit, KPI) with value, n and the 95% interval.
 
 The same SQL, grouped by more keys (a `Grouping` with dimensions of the interaction such as its
@@ -18,7 +20,9 @@ cost for cost_per_contact (x_sum = cost, n = contacts, no x_sumsq). Medians and 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 import duckdb
@@ -180,9 +184,10 @@ GROUP BY ALL
 """
 
 # Durations are computed once per interaction, before the join multiplies the rows by the depth
-# of the tree.
+# of the tree. Run once per piece of months ($low <= created_at < $high): the first piece creates
+# the table, the others append to it.
 MEDIANS_SQL = """
-CREATE OR REPLACE TEMP TABLE rolled_medians AS
+{create}
 SELECT strftime(month, '%Y-%m') AS period, * EXCLUDE (month) FROM (
     SELECT i.month, t.ancestor_id AS unit_id{col},
         median(i.frt) AS frt_median, count(i.frt) AS frt_n,
@@ -192,11 +197,16 @@ SELECT strftime(month, '%Y-%m') AS period, * EXCLUDE (month) FROM (
                elapsed_s(i.created_at, i.first_response_at) / 60 AS frt,
                elapsed_s(i.created_at, i.resolved_at) / 3600 AS resolution
         FROM interactions i{dim_join}
+        WHERE i.created_at >= $low AND i.created_at < $high
     ) i
     JOIN unit_tree t ON t.unit_id = i.unit_id
     GROUP BY ALL
 )
 """
+
+# Bytes of memory_limit allowed per value a median holds (measured: about 30 bytes per joined row
+# and median; the margin leaves room for DuckDB's other buffers and for the other thread).
+MEDIAN_BYTES_PER_VALUE = 120
 
 ROLLUPS = {
     "interactions": ["volume", "resolved", "fcr_yes", "reopen_n", "reopen_yes", "aht_n", "aht_sum",
@@ -300,6 +310,38 @@ def kpi_rows_sql(table: str, grouping: Grouping, kpi_ids: tuple[str, ...] | None
                                formulas=formulas, keys=keys)
 
 
+_UNITS = {"KiB": 2 ** 10, "MiB": 2 ** 20, "GiB": 2 ** 30, "TiB": 2 ** 40,
+          "KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 ** 12, "bytes": 1}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    """DuckDB's memory_limit of this connection in bytes (it reads back as e.g. '2.7 GiB')."""
+    value = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", str(value))
+    if not match or match.group(2) not in _UNITS:
+        return float(2 ** 40)  # no limit, or a form not known here: one piece
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def median_pieces(con: duckdb.DuckDBPyConnection, rows_per_piece: int) -> list[tuple]:
+    """[low, high) bounds of created_at covering every interaction, in runs of whole months of
+    at most rows_per_piece interactions (a single month above it is a piece of its own), so that
+    each piece's medians are exact and complete: a month is never split."""
+    months = con.execute("""SELECT date_trunc('month', created_at) AS m, count(*) FROM interactions
+                            GROUP BY 1 ORDER BY 1""").fetchall()
+    if not months:
+        return [(datetime.min, datetime.max)]
+    pieces, start, rows = [], months[0][0], 0
+    for month, count in months:
+        if rows and rows + count > rows_per_piece:
+            pieces.append((start, month))
+            start, rows = month, 0
+        rows += count
+    pieces.append((start, datetime.max))
+    pieces[0] = (datetime.min, pieces[0][1])
+    return pieces
+
+
 def compute_periods(con: duckdb.DuckDBPyConnection, cutoff) -> None:
     con.execute(PERIODS_SQL, {"cutoff": cutoff})
 
@@ -326,7 +368,13 @@ def compute_kpi_rows(con: duckdb.DuckDBPyConnection, cutoff, table: str, groupin
             con.execute(ROLLUP_SQL.format(name=name, sums=sums, **fields))
         con.execute(f"DROP TABLE IF EXISTS sums_{name}")
     if "medians" in families:
-        con.execute(MEDIANS_SQL.format(**fields))
+        copies = con.execute("SELECT count(*) FROM unit_tree").fetchone()[0] / max(
+            1, con.execute("SELECT count(*) FROM org_units").fetchone()[0])
+        budget = memory_limit_bytes(con) / MEDIAN_BYTES_PER_VALUE / 2  # two medians per row
+        rows_per_piece = max(1, int(budget / copies / max(1, len(grouping.dimensions))))
+        for i, (low, high) in enumerate(median_pieces(con, rows_per_piece)):
+            create = "CREATE OR REPLACE TEMP TABLE rolled_medians AS" if i == 0 else "INSERT INTO rolled_medians"
+            con.execute(MEDIANS_SQL.format(create=create, **fields), {"low": low, "high": high})
         rolled.append("medians")
     con.execute(kpi_rows_sql(table, grouping, kpi_ids, temp))
     for name in rolled:

@@ -9,6 +9,7 @@ the next one. The database is derived data: a damaged file is rebuilt from the i
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from .kpis import compute_measures, compute_periods
 from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
                       table_files)
 from .runlock import run_lock, state_dir_for
+from .progress import event
 from .scoring import compute_scores
 from .setaside import check_set_aside
 from .stats import install_elapsed, install_macros
@@ -125,6 +127,17 @@ def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     install_macros(con)
 
 
+def _out_of_memory(config: Config, exc: duckdb.OutOfMemoryException, step: str) -> ConfigError:
+    """DuckDB could not stay within memory_limit: one line naming the setting, not a traceback."""
+    detail = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ")
+    try:
+        machine = f" (this machine has {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GiB)"
+    except (ValueError, OSError, AttributeError):
+        machine = ""
+    return ConfigError(f"memory_limit: the {step} ran out of memory within memory_limit = {config.memory_limit} "
+                       f"(DuckDB: {detail}); raise memory_limit in the configuration{machine}")
+
+
 def _cutoff(con: duckdb.DuckDBPyConnection, config: Config) -> datetime:
     if config.cutoff is not None:
         cutoff = config.cutoff
@@ -142,18 +155,25 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
     """periods, measures, targets, results, priority and the analysis tables (analysis.py) from
-    the clean tables already in `con`."""
+    the clean tables already in `con`; one progress event ("compute" phase) per step."""
+    started = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal started
+        progress(event("compute", f"computed {step}", started, step=step))
+        started = time.perf_counter()
+
     cutoff = _cutoff(con, config)
     low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
                                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
     install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
     compute_measures(con, cutoff)
-    progress("measures")
+    done("measures")
     warnings = compute_scores(con, config, catalog)
-    progress("scores")
+    done("scores")
     compute_analysis(con, config, catalog, cutoff)
-    progress("analysis")
+    done("analysis")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
@@ -226,16 +246,25 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
             _session(con, config)
             benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
             notes: list[str] = []  # files that look like a table but are not read
+            read: dict[str, int] = {}
             for name in TABLES:
                 source = benchmarks if name == "benchmarks" else sources.get(name)
                 if source is not None:
-                    rows = load_raw(con, source, config.columns.get(name, {}), config.tables.get(name))
-                    say(f"read {source.path.name}: {rows:,} rows")
+                    started = time.perf_counter()
+                    read[name] = load_raw(con, source, config.columns.get(name, {}), config.tables.get(name))
+                    say(event("load", f"read {source.path.name}: {read[name]:,} rows", started, read[name]))
                 else:
                     create_empty_raw(con, name)
                     notes.extend(f"no {name} table: {note}" for note in skipped(data_dir, name))
+            started = time.perf_counter()
+
+            def validated(table: str) -> None:
+                nonlocal started
+                say(event("validate", f"validated {table}", started, read.get(table)))
+                started = time.perf_counter()
+
             validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
-                         progress=lambda t: say(f"validated {t}"))
+                         progress=validated)
             check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
             if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
                 raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
@@ -245,13 +274,16 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
                         [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
                          inputs_sha256(sources), __version__])
             con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
-            warnings = notes + compute(con, config, catalog, lambda step: say(f"computed {step}"))
+            warnings = notes + compute(con, config, catalog, say)
             summary = summarize(con, database, warnings)
             con.execute("CHECKPOINT")
         finally:
             con.close()
         faults.point("build")
         os.replace(staging, database)
+    except duckdb.OutOfMemoryException as exc:
+        _remove(staging)
+        raise _out_of_memory(config, exc, "build") from None
     except BaseException:
         _remove(staging)
         raise
@@ -283,7 +315,10 @@ def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) 
         _session(con, config)
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)
-        warnings = compute(con, config, catalog, lambda step: say(f"computed {step}"))
+        try:
+            warnings = compute(con, config, catalog, say)
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory(config, exc, "compute") from None
         return summarize(con, database, warnings)
 
 

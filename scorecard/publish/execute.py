@@ -11,12 +11,14 @@ import atexit
 import multiprocessing
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PublishError
+from ..progress import Event, event
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,12 @@ def _stop_kernel() -> None:
         _kernel = None
 
 
-def _run(job: Job) -> Path:
+def _run(job: Job) -> float:
+    """Execute one job in this worker; return the seconds it took."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    started = time.perf_counter()
     job.output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
@@ -64,15 +68,18 @@ def _run(job: Job) -> Path:
             f"(execution {exc.exec_count}): {exc.ename}: {exc.evalue}\n"
             f"the executed notebook is kept at {job.output}"
         ) from None
-    return job.output
+    return time.perf_counter() - started
 
 
 def execute(jobs: Iterable[Job], workers: int | None = None,
             progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Execute every job; return the executed notebooks in job order."""
+    """Execute every job; return the executed notebooks in job order. Progress: an "execute"
+    event per notebook (step "notebook": its seconds in its worker) and one for them all (step
+    "total": the wall time)."""
     jobs = list(jobs)
     if not jobs:
         return []
+    started = time.perf_counter()
     say = progress or (lambda _msg: None)
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     context = multiprocessing.get_context("spawn")
@@ -92,5 +99,9 @@ def execute(jobs: Iterable[Job], workers: int | None = None,
                     job = futures[future]
                     raise PublishError(f"{job.template.name} failed for {job.label}: {error}") from error
                 done += 1
-                say(f"executed {done}/{len(jobs)}: {futures[future].label}")
+                seconds = future.result()
+                say(Event(f"executed {done}/{len(jobs)}: {futures[future].label} ({seconds:.1f} s)", "execute",
+                          seconds, 1, "notebook"))
+    say(event("execute", f"executed {len(jobs)} notebooks on {workers} worker{'s' if workers > 1 else ''}",
+              started, len(jobs), "total", unit="notebooks"))
     return [job.output for job in jobs]
