@@ -200,6 +200,8 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
                     # row order: validation reports rowid + 1 as the data row.
                     con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
                     break
+                except duckdb.OutOfMemoryException:
+                    raise  # not the file's fault: the build names the memory_limit setting
                 except duckdb.Error as exc:
                     error = exc  # the reader tries the next way of reading, or says why it cannot
         finally:
