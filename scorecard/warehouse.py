@@ -21,6 +21,7 @@ from .catalog import Catalog, load_catalog
 from .config import Config
 from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
+from .commentary import compute_commentary
 from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
 from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw
@@ -115,6 +116,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     compute_analysis(con, config, catalog, cutoff)
     progress("analysis")
     compute_initiatives(con, config.min_sample)
+    compute_commentary(con)
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])

@@ -258,3 +258,39 @@ def test_no_initiatives_gives_empty_tables(inputs):
     built = inputs.add("interactions", ix("a", "2026-01-05T10:00:00")).build()
     assert built.query("SELECT count(*) AS n FROM initiative_impact")[0]["n"] == 0
     assert built.query("SELECT count(*) AS n FROM initiative_monthly")[0]["n"] == 0
+
+
+def test_bad_initiative_rows_are_set_aside_with_reasons(inputs):
+    def row(iid, unit=PARIS, kpi="csat", start="2026-01", control="", window="", name="N"):
+        return {"initiative_id": iid, "name": name, "kpi_id": kpi, "unit_id": unit, "start": start, "owner": "",
+                "control_units": control, "window_months": window}
+
+    inputs.add("interactions", ix("a", "2026-01-05T10:00:00"))
+    inputs.set("initiatives", [
+        row("ok", control=f"{NYC}; {BERLIN}", window="2"),
+        row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),  # same control set, other order
+        row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),
+        row("ok", unit=NYC, control=f"{BERLIN};{NYC}", window="3"),
+        row("", unit=NYC),
+        row("k", kpi="happiness"),
+        row("u", unit="Atlantis"),
+        row("s", start="2026-1"),
+        row("w", window="0"),
+        row("c", control="Mars;" + NYC),
+    ])
+    built = inputs.build()
+    reasons = {r["row"]: (r["reason"], r["value"]) for r in built.quarantine("initiatives")}
+    assert reasons == {
+        3: ("duplicate initiative_id and unit_id", f"ok {EU}"),
+        4: ("disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, "
+            "window_months)", "ok"),
+        5: ("missing initiative_id", ""),
+        6: ("unknown kpi_id", "happiness"),
+        7: ("unknown unit_id", "Atlantis"),
+        8: ("invalid start (expected YYYY-MM)", "2026-1"),
+        9: ("window_months is not an integer ≥ 1", "0"),
+        10: ("unknown unit in control_units", "Mars"),
+    }
+    kept = built.query("SELECT * FROM initiatives ORDER BY unit_id")
+    assert [r["unit_id"] for r in kept] == [EU, PARIS]
+    assert kept[0]["control_units"] == sorted([BERLIN, NYC]) and kept[0]["window_months"] == 2
