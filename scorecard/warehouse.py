@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from . import __version__
+from .accountability import compute_escalation_path
 from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
 from .config import Config
@@ -102,8 +103,8 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
-    """periods, measures, targets, results, priority and the analysis tables (analysis.py) from
-    the clean tables already in `con`."""
+    """periods, measures, targets, results, priority, the analysis tables (analysis.py) and the
+    review tables (initiatives.py, commentary.py, accountability.py) from the clean tables in `con`."""
     cutoff = _cutoff(con, config)
     low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
                                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
@@ -117,6 +118,8 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     progress("analysis")
     compute_initiatives(con, config.min_sample)
     compute_commentary(con)
+    compute_escalation_path(con, config.escalation_periods)
+    progress("review")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
