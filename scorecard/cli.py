@@ -40,7 +40,8 @@ def _config(args):
 def cmd_demo(args) -> int:
     from .demo import generate
 
-    counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet))
+    counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet),
+                      review=True)
     print(f"demo data in {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
     return 0
 
