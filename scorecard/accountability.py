@@ -53,3 +53,14 @@ def roles(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataF
         SELECT t.kpi_id, c.name AS kpi_name, t.owner, t.accountable, t.responsible, t.consulted, t.informed
         FROM targets t JOIN catalog c USING (kpi_id)
         WHERE t.period = ? AND t.unit_id = ? ORDER BY c.sort_order""", [period, unit_id]).df()
+
+
+def rule_trail(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every configuration rule that sets a target, amber threshold or weight (with or without
+    `effective_from`), with its reason and approver: the audit trail of the targets, latest first."""
+    return con.execute("""
+        SELECT coalesce(effective_from, 'always') AS effective_from, kpi_id, coalesce(unit_id, 'all units') AS unit,
+               target, amber, weight, reason, approved_by
+        FROM target_rules
+        WHERE source = 'config' AND (target IS NOT NULL OR amber IS NOT NULL OR weight IS NOT NULL)
+        ORDER BY target_rules.effective_from DESC NULLS LAST, kpi_id, rule_order""").df()

@@ -67,10 +67,14 @@ def compute_commentary(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def unit_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
-    """The unit-level comments of the period (they head the page), in the order written."""
+    """The unit-level comments of the period (they head the page), in the order written, each
+    with whether its action is overdue at the period's end."""
     return con.execute("""
-        SELECT author, analysis, action, due, action_status FROM commentary
-        WHERE period = ? AND unit_id = ? AND kpi_id IS NULL""", [period, unit_id]).df()
+        SELECT c.author, c.analysis, c.action, c.due, c.action_status, coalesce(a.overdue, false) AS overdue
+        FROM commentary c
+        LEFT JOIN open_actions a ON a.period = c.period AND a.unit_id = c.unit_id AND a.kpi_id IS NULL
+             AND a.action = c.action AND NOT a.carried
+        WHERE c.period = ? AND c.unit_id = ? AND c.kpi_id IS NULL""", [period, unit_id]).df()
 
 
 def kpi_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:

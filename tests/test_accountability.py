@@ -29,6 +29,9 @@ def built(tmp_path_factory):
         TargetRule(kpi="fcr", unit=PARIS, accountable="Paris team lead"),
         TargetRule(kpi="fcr", unit=PARIS, effective_from="2026-04", accountable="Paris site manager",
                    reason="new site manager", approved_by="COO"),
+        TargetRule(kpi="fcr", unit=BERLIN, target=80, amber=76, reason="Berlin runs a simpler queue",
+                   approved_by="Head of Support"),
+        TargetRule(kpi="csat", effective_from="2026-03", target=87, amber=82, reason="annual plan", approved_by="CEO"),
     ])
     return inp.build(config)
 
@@ -55,9 +58,20 @@ def test_roles_fall_through_per_unit_and_period(con):
 
 def test_rules_keep_reason_and_approver(built):
     rows = built.query("SELECT kpi_id, unit_id, effective_from, reason, approved_by FROM target_rules "
-                       "WHERE reason IS NOT NULL")
-    assert rows == [{"kpi_id": "fcr", "unit_id": PARIS, "effective_from": "2026-04", "reason": "new site manager",
-                     "approved_by": "COO"}]
+                       "WHERE reason IS NOT NULL ORDER BY rule_order")
+    assert rows[0] == {"kpi_id": "fcr", "unit_id": PARIS, "effective_from": "2026-04", "reason": "new site manager",
+                       "approved_by": "COO"}
+
+
+def test_rule_trail_lists_every_rule_that_changed_a_target(con):
+    """With or without effective_from; a rule that only names people is not a target change."""
+    trail = accountability.rule_trail(con)
+    assert list(trail.kpi_id) == ["csat", "fcr"]
+    assert list(trail.effective_from) == ["2026-03", "always"]
+    berlin = trail.iloc[1]
+    assert (berlin.unit, berlin.target, berlin.amber, berlin.reason, berlin.approved_by) == \
+        (BERLIN, 80, 76, "Berlin runs a simpler queue", "Head of Support")
+    assert trail.iloc[0].unit == "all units"
 
 
 def test_red_escalates_to_the_accountable_owner_then_to_the_parents(built):
