@@ -225,6 +225,11 @@ def recompute(config: Config, database: str | Path | None = None, catalog: Catal
                 f"{database} was built with timezone {meta.get('timezone')} and survey_window_days "
                 f"{meta.get('survey_window_days')}; these settings change validation: run `scorecard build`"
             )
+        missing = [t for t in TABLES if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]]
+        if missing:
+            raise ScorecardError(f"{database} has no table {', '.join(missing)} (built by an older version): "
+                                 "run `scorecard build`")
         _session(con, config)
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)

@@ -294,3 +294,16 @@ def test_bad_initiative_rows_are_set_aside_with_reasons(inputs):
     kept = built.query("SELECT * FROM initiatives ORDER BY unit_id")
     assert [r["unit_id"] for r in kept] == [EU, PARIS]
     assert kept[0]["control_units"] == sorted([BERLIN, NYC]) and kept[0]["window_months"] == 2
+
+
+def test_recompute_of_a_database_without_the_review_tables_asks_for_a_build(inputs):
+    import duckdb
+
+    from scorecard.errors import ScorecardError
+    from scorecard.warehouse import recompute
+
+    built = inputs.add("interactions", ix("a", "2026-01-05T10:00:00")).build()
+    with duckdb.connect(str(built.database)) as con:
+        con.execute("DROP TABLE initiatives")
+    with pytest.raises(ScorecardError, match="no table initiatives .*run `scorecard build`"):
+        recompute(Config(), database=built.database)
