@@ -1,5 +1,5 @@
 """Initiative impact: difference in differences against a control group, set-based, as of every
-period (the "Initiative impact" definition of the KPI catalog's documentation).
+period (definition and the initiatives contract in docs/review-loop.md).
 
 For an initiative on KPI k with treated units T (the initiative's units and their descendants),
 control units C (its `control_units` and their descendants, else every leaf unit; never a treated
