@@ -307,3 +307,21 @@ def test_recompute_of_a_database_without_the_review_tables_asks_for_a_build(inpu
         con.execute("DROP TABLE initiatives")
     with pytest.raises(ScorecardError, match="no table initiatives .*run `scorecard build`"):
         recompute(Config(), database=built.database)
+
+
+def test_records_filed_at_a_parent_count_once_in_its_arm(inputs):
+    """Control = EU's subtree minus treated Paris: Berlin's records and those filed at EU itself."""
+    def month_rows(prefix, unit, month, count, first_contact):
+        return [ix(f"{prefix}{month}{i}", f"{month}-0{i + 1}T09:00:00", unit, first=f"{month}-0{i + 1}T09:05:00",
+                   resolved=f"{month}-0{i + 1}T12:00:00", contacts=1 if i < first_contact else 2) for i in range(count)]
+
+    rows = []
+    for month in ("2026-01", "2026-02"):
+        rows += month_rows("P", PARIS, month, 4, 2) + month_rows("B", BERLIN, month, 3, 3) + month_rows("E", EU, month, 5, 1)
+    rows.append(ix("last", "2026-03-01T10:00:00", NYC))
+    inputs.set("interactions", rows)
+    inputs.set("initiatives", [{"initiative_id": "x", "name": "x", "kpi_id": "fcr", "unit_id": PARIS, "start": "2026-02",
+                                "owner": "", "control_units": EU, "window_months": 1}])
+    row = inputs.build(Config(min_sample=1)).query("SELECT * FROM initiative_impact WHERE period = '2026-02'")[0]
+    assert (row["n_before_treated"], row["n_before_control"], row["n_after_control"]) == (4, 8, 8)
+    assert row["before_control"] == pytest.approx(100 * 4 / 8) and row["before_treated"] == pytest.approx(50)
