@@ -90,9 +90,9 @@ UNION ALL
 SELECT m.initiative_id, 'after ' || k.k, m.period
 FROM _ii_months m JOIN _ii_defs d USING (initiative_id)
 JOIN (SELECT initiative_id, count(*) AS k_max FROM _ii_months m JOIN _ii_defs d USING (initiative_id)
-      WHERE m.complete AND m.rel BETWEEN 0 AND d.w - 1 GROUP BY ALL) a USING (initiative_id)
-CROSS JOIN range(1, 1000) k(k)
-WHERE k.k <= a.k_max AND m.complete AND m.rel BETWEEN 0 AND k.k - 1
+      WHERE m.complete AND m.rel BETWEEN 0 AND d.w - 1 GROUP BY ALL) a USING (initiative_id),
+unnest(range(1, a.k_max + 1)) k(k)
+WHERE m.complete AND m.rel BETWEEN 0 AND k.k - 1
 UNION ALL
 SELECT initiative_id, 'month ' || period, period FROM _ii_months;
 """
