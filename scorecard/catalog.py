@@ -6,13 +6,14 @@ which way is better and what its defaults are.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -36,6 +37,12 @@ class Kpi(BaseModel):
     amber: float | None = None
     weight: float = 0
     owner: str = ""
+    # Accountability (RACI): who answers for the KPI (red KPIs escalate to them), who works on it,
+    # who is asked and who is told; several people as one '; '-separated text.
+    accountable: str = ""
+    responsible: str = ""
+    consulted: str = ""
+    informed: str = ""
     short: str = ""      # short label for sentences ("FCR"); the name when empty
     noisy: bool = False  # survey-based and noisy month to month: reports show the 3-month rolling value
 
@@ -51,11 +58,51 @@ class Kpi(BaseModel):
         return self
 
 
+    @field_validator("accountable", "responsible", "consulted", "informed", mode="before")
+    @classmethod
+    def _names(cls, value):
+        if isinstance(value, (list, tuple)):
+            return "; ".join(str(v).strip() for v in value if str(v).strip())
+        return value
+
+
+class Change(BaseModel):
+    """One entry of the catalog's change log: what changed in a version, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    date: date
+    what: str
+    why: str
+
+
 class Catalog(BaseModel):
+    """The KPI definitions of one `version`, with the change log that led to it (oldest first), so
+    any published number can be traced to the definitions in force when it was computed."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int
     kpis: tuple[Kpi, ...]
+    changes: tuple[Change, ...] = ()
+
+    @model_validator(mode="after")
+    def _changes_lead_to_version(self) -> "Catalog":
+        for change in self.changes:
+            if change.version > self.version:
+                raise ValueError(f"changes: version {change.version} is newer than the catalog's version {self.version}")
+        versions = [c.version for c in self.changes]
+        if versions != sorted(versions):
+            raise ValueError("changes: list the entries oldest first (by version)")
+        if self.changes and versions[-1] != self.version:
+            raise ValueError(f"changes: the catalog is version {self.version} but the latest change is for version "
+                             f"{versions[-1]}; add an entry saying what changed in version {self.version} and why")
+        return self
+
+    def changes_since(self, version: int) -> tuple[Change, ...]:
+        """The changes after a given version: what a reader of a number computed then must know."""
+        return tuple(c for c in self.changes if c.version > version)
 
     def get(self, kpi_id: str) -> Kpi:
         for kpi in self.kpis:

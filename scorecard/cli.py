@@ -70,7 +70,8 @@ def _recorded_data(database: str | Path) -> str | None:
 def cmd_demo(args) -> int:
     from .demo import generate
 
-    counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet))
+    counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet),
+                      review=True)
     print(f"demo data in {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
           + f"; its configuration: {Path(args.out) / 'scorecard.yml'}")
     return 0

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator)
 
 from .catalog import Catalog, load_catalog
 from .errors import ConfigError
@@ -37,13 +38,24 @@ PACKAGED_NOTEBOOKS = Path(str(resources.files("scorecard").joinpath("project", "
 PATH_SETTINGS = ("data", "database", "site", "reports", "notebooks", "project", "benchmarks", "state_dir")
 
 
+def _names(value):
+    """A role field may list several people: a list is kept as one '; '-separated text."""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v).strip() for v in value if str(v).strip())
+    return value
+
+
+Names = Annotated[str | None, BeforeValidator(_names)]
+
+
 class TargetRule(BaseModel):
-    """Overrides a KPI's target, amber threshold, weight or owner.
+    """Overrides a KPI's target, amber threshold, weight, owner or accountability (RACI) roles.
 
     Without `unit` a rule applies to every unit; with it, to that unit and its descendants (the
     nearest unit's rule wins). Without `effective_from` it applies to all periods; with it, from
     that month on (the latest applicable month wins), so targets can change mid-year without
     rewriting history. Fields left out fall through to the next applicable rule, then the catalog.
+    `reason` and `approved_by` say why the rule exists and who signed it off (the audit trail).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,6 +67,12 @@ class TargetRule(BaseModel):
     amber: float | None = None
     weight: float | None = Field(default=None, ge=0)
     owner: str | None = None
+    accountable: Names = None
+    responsible: Names = None
+    consulted: Names = None
+    informed: Names = None
+    reason: str | None = None
+    approved_by: str | None = None
 
 
 class Quadrants(BaseModel):

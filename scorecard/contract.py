@@ -60,6 +60,17 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     _t("benchmarks",
        C("kpi_id"), C("source"), C("year", "integer"), C("segment", required=False),
        C("p25", "number", required=False), C("median", "number"), C("p75", "number", required=False)),
+    _t("commentary",
+       C("period", "period"), C("unit_id"), C("kpi_id", required=False), C("author"), C("analysis"),
+       C("action", required=False), C("due", "date", required=False), C("action_status", required=False)),
+    _t("initiatives",
+       C("initiative_id"), C("name"), C("kpi_id"), C("unit_id"), C("start", "period"),
+       C("owner", required=False), C("control_units", required=False),
+       C("window_months", "integer", required=False)),
 )}
+
+ACTION_STATUSES = ("planned", "in progress", "done", "dropped")
+CLOSED_ACTION_STATUSES = ("done", "dropped")
+DEFAULT_WINDOW_MONTHS = 3
 
 SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}

@@ -37,6 +37,13 @@ The story the reports should tell (default: 60,000 interactions, seed 7, 25 mont
 
 With ``teams`` above 10, plain teams are added in extra regions of five.
 
+With ``review=True`` (``scorecard demo`` sets it) the owners' side is written too
+(``generate_review``): ``commentary`` -- comments with markup and personal data, actions carried
+open, one overdue for months, others closed -- and ``initiatives``: Austin's knowledge base
+(FCR, from month 13: improved), Toronto's chat macros (FCR, from 2026-05 against Dublin and
+Paris: no detectable effect) and the Accessibility Desk's live captions (CSAT, a one-month
+window: too little data).
+
 A real export's formats are mixed in: timestamps with ``Z``, ``+01:00``/``+02:00``,
 ``-05:00`` or ``+05:30`` offsets, without offset (read as the reporting time zone), some with
 milliseconds; booleans as true/false, TRUE/FALSE, True/False, 1/0, yes/no, Yes/No, YES/NO;
@@ -59,6 +66,7 @@ customer_id.
 from __future__ import annotations
 
 import calendar
+import csv
 import random
 import re
 import shutil
@@ -70,7 +78,8 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["generate", "write_config", "ROLES", "INVALID", "TABLES", "CONFIG_TEMPLATE"]
+__all__ = ["generate", "generate_review", "write_config", "ROLES", "INVALID", "TABLES", "REVIEW_TABLES",
+           "CONFIG_TEMPLATE"]
 
 CONFIG_TEMPLATE = Path(__file__).with_name("demo_config.yml")
 
@@ -92,6 +101,8 @@ EXTRA_REGIONS = [
     ("Japan & Korea", "Japan & Korea"),
     ("Océanie", "Océanie / Oceania"),
 ]
+
+REVIEW_TABLES = ("commentary", "initiatives")
 
 CHANNELS = ["email", "chat", "phone", "social"]    # codes 0..3 in the SQL
 PRIORITIES = ["low", "normal", "high", "urgent"]    # 20 %, 56 %, 17 %, 6 %; 1 % empty
@@ -677,14 +688,15 @@ def _plan(leaves: list[Team], n: int, seed: int, end_month: str,
 def generate(out_dir: str | Path, interactions: int = 60_000, seed: int = 7,
              end_month: str = "2026-10", months: int = 25,
              progress: Callable[[str], None] | None = None,
-             teams: int | None = None) -> dict[str, int]:
+             teams: int | None = None, review: bool = False) -> dict[str, int]:
     """Write the demo input tables as CSV files into out_dir; return rows written per table.
 
     interactions: valid interactions to generate (a handful of invalid rows come on top);
     seed: the same seed and sizes give byte-identical files; end_month: the last complete
     month (YYYY-MM), the export reaching a few days into the next one; months: complete
     months of history; progress: called with one short message per table written;
-    teams: leaf teams (default 10, at least 8).
+    teams: leaf teams (default 10, at least 8); review: also write the owners' commentary and
+    the initiatives (``generate_review``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -738,6 +750,11 @@ def generate(out_dir: str | Path, interactions: int = 60_000, seed: int = 7,
             if progress is not None:
                 progress(f"{name}: {written[name]:,} rows")
         write_config(out / "scorecard.yml", {u for (u,) in con.execute("SELECT unit_id FROM org").fetchall()})
+        if review:
+            for name, rows in generate_review(out, end_month, months, teams).items():
+                written[name] = rows
+                if progress is not None:
+                    progress(f"{name}: {rows:,} rows")
         return written
     finally:
         con.close()
@@ -791,3 +808,96 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     sql = (f"COPY (SELECT * EXCLUDE (key) FROM ({query}) ORDER BY key) "
            f"TO '{target}' (HEADER, DELIMITER ',')")
     return int(con.execute(sql).fetchone()[0])
+
+
+# ------------------------------------------------------------------------- the review
+
+def _period(end_month: str, months: int, m: int) -> str:
+    """The period of month index m (0 = the first of `months` months ending with end_month)."""
+    year, month0 = _month_starts(end_month, months)[0]
+    year, month0 = divmod(year * 12 + month0 + m, 12)
+    return f"{year:04d}-{month0 + 1:02d}"
+
+
+def _last_day(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{period}-{calendar.monthrange(year, month)[1]:02d}"
+
+
+def review_rows(end_month: str = "2026-10", months: int = 25,
+                teams: int | None = None) -> dict[str, list[dict]]:
+    """The owners' commentary and the initiatives of the demo story, as rows of the contract."""
+    leaves = [t.unit_id for t in _leaf_teams(teams)]
+    austin, madrid, berlin = ROLES["improves"], ROLES["slides"], ROLES["mix_shift"]
+    access = ROLES["low_n"]
+    paulo, toronto = "Americas/São Paulo Social", "Americas/Toronto Tier 1"
+    dublin, paris = "EMEA/Dublin Key Accounts", "EMEA/Paris Équipe"
+    end, half = months - 1, months // 2
+
+    def p(m: int) -> str:
+        return _period(end_month, months, m)
+
+    def note(m, unit, kpi, author, analysis, action="", due="", status=""):
+        return {"period": p(m), "unit_id": unit, "kpi_id": kpi, "author": author, "analysis": analysis,
+                "action": action, "due": due, "action_status": status, "_m": m}
+
+    commentary = [
+        note(half, austin, "fcr", "Austin team lead",
+             "The new knowledge base went live on the 1st; two more agents start mid-month.",
+             "Roll out the knowledge base to every agent", f"{p(half + 2)}-15", "in progress"),
+        note(half + 2, austin, "fcr", "Austin team lead", "FCR is back above target.",
+             "Roll out the knowledge base to every agent", f"{p(half + 2)}-15", "done"),
+        note(end - 6, madrid, "csat", "María López (team lead)",
+             "CSAT fell below 80 % for the first time: a backlog of *cancellations* after three senior agents left.",
+             "Clear the cancellations backlog", _last_day(p(end - 5)), "planned"),
+        note(end - 4, madrid, "fcr", "María López (team lead)",
+             "# FCR keeps falling: new agents transfer retention calls they could close.",
+             "Retention playbook training", _last_day(p(end - 3)), "in progress"),
+        note(end - 2, madrid, "fcr", "María López (team lead)", "Training finished; FCR has not recovered yet.",
+             "Retention playbook training", _last_day(p(end - 3)), "done"),
+        note(end, madrid, "", "María López (team lead)",
+             "Hiring is the fix: <b>four</b> offers out. Questions to maria.lopez@example.com or +34 612 345 678.",
+             "Hire and onboard four agents", f"{p(end + 2)}-15", "in progress"),
+        note(end, berlin, "fcr", "Berlin team lead",
+             "A chat outage moved most contacts to e-mail, where FCR is lower; within each channel FCR rose.",
+             "Restore chat and hold a post-mortem with the vendor", f"{p(end + 1)}-15", "planned"),
+        note(end - 1, paulo, "csat", "São Paulo team lead",
+             "Weekend social queue piles up: <script>alert(1)</script> was one reply's text (now removed).",
+             "Weekend social shift", f"{p(end)}-15", "planned"),
+        note(end, ROOT[0], "", "COO",
+             "Madrid is our priority this quarter; the knowledge base proved itself in Austin (see the initiatives).",
+             "Decide on the knowledge base for every team", f"{p(end + 1)}-30", "planned"),
+    ]
+    initiatives = [
+        {"initiative_id": "kb-austin", "name": "New knowledge base and staffing", "kpi_id": "fcr",
+         "unit_id": austin, "start": p(half), "owner": "Austin team lead", "control_units": "",
+         "window_months": 3, "_m": half},
+        {"initiative_id": "macros-toronto", "name": "Chat macros refresh", "kpi_id": "fcr",
+         "unit_id": toronto, "start": p(end - 5), "owner": "Toronto team lead",
+         "control_units": f"{dublin};{paris}", "window_months": 3, "_m": end - 5},
+        {"initiative_id": "captions-access", "name": "Live captions on calls", "kpi_id": "csat",
+         "unit_id": access, "start": p(end - 2), "owner": "Accessibility Desk lead", "control_units": "",
+         "window_months": 1, "_m": end - 2},
+    ]
+    known = set(leaves) | {ROOT[0]}
+    keep = (lambda r: 0 <= r.pop("_m") <= end and r["unit_id"] in known)
+    return {"commentary": [r for r in commentary if keep(r)], "initiatives": [r for r in initiatives if keep(r)]}
+
+
+def generate_review(out_dir: str | Path, end_month: str = "2026-10", months: int = 25,
+                    teams: int | None = None) -> dict[str, int]:
+    """Write commentary.csv and initiatives.csv of the demo story; return rows written per table."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, rows in review_rows(end_month, months, teams).items():
+        columns = {"commentary": ["period", "unit_id", "kpi_id", "author", "analysis", "action", "due",
+                                  "action_status"],
+                   "initiatives": ["initiative_id", "name", "kpi_id", "unit_id", "start", "owner",
+                                   "control_units", "window_months"]}[name]
+        with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        written[name] = len(rows)
+    return written

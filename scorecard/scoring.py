@@ -3,7 +3,8 @@
 Targets are resolved per (period, unit, KPI) from the configuration's rules and the catalog's
 defaults: a unit's own rule beats an ancestor's, which beats a rule for every unit, which beats
 the catalog; among rules for the same unit the latest `effective_from` not after the period wins.
-Each field (target, amber, weight, owner) falls through independently.
+Each field (target, amber, weight, owner and the RACI roles accountable, responsible, consulted,
+informed) falls through independently.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ RESOLVE_SQL = """
 CREATE OR REPLACE TABLE targets AS
 WITH candidates AS (
     SELECT p.period, t.unit_id, r.kpi_id, r.target, r.amber, r.weight, r.owner,
+           r.accountable, r.responsible, r.consulted, r.informed,
            -- lower rank wins: own unit 0, parent 1, ..., any unit 1e6, catalog 2e6
            CASE WHEN r.source = 'catalog' THEN 2000000 WHEN r.unit_id IS NULL THEN 1000000
                 ELSE t.distance END AS specificity,
@@ -38,10 +40,21 @@ SELECT period, unit_id, kpi_id,
     coalesce(first(weight ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
         FILTER (WHERE weight IS NOT NULL), 0) AS weight,
     first(owner ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
-        FILTER (WHERE owner IS NOT NULL) AS owner
+        FILTER (WHERE owner IS NOT NULL) AS owner,
+    first(accountable ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
+        FILTER (WHERE accountable IS NOT NULL) AS accountable,
+    first(responsible ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
+        FILTER (WHERE responsible IS NOT NULL) AS responsible,
+    first(consulted ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
+        FILTER (WHERE consulted IS NOT NULL) AS consulted,
+    first(informed ORDER BY specificity, effective_from DESC NULLS LAST, rule_order DESC)
+        FILTER (WHERE informed IS NOT NULL) AS informed
 FROM candidates
 GROUP BY ALL
 """
+
+# The accountability (RACI) roles, resolved like the owner.
+ROLES = ("accountable", "responsible", "consulted", "informed")
 
 RESULTS_SQL = """
 CREATE OR REPLACE TABLE results AS
@@ -102,24 +115,31 @@ def store_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     con.register("_catalog_rows", rows)
     con.execute("CREATE OR REPLACE TABLE catalog AS SELECT * FROM _catalog_rows ORDER BY sort_order")
     con.unregister("_catalog_rows")
+    # the change log: what changed in each version of the definitions, and why
+    con.execute("CREATE OR REPLACE TABLE catalog_changes (version INTEGER, date DATE, what VARCHAR, why VARCHAR)")
+    con.executemany("INSERT INTO catalog_changes VALUES (?, ?, ?, ?)",
+                    [(c.version, c.date, c.what, c.why) for c in catalog.changes])
 
 
 def store_target_rules(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog) -> None:
     """Catalog defaults and configuration rules in one table, so resolution is one query."""
     rows = [
         {"source": "catalog", "kpi_id": k.id, "unit_id": None, "effective_from": None,
-         "target": k.target, "amber": k.amber, "weight": k.weight, "owner": k.owner or None, "rule_order": -1}
+         "target": k.target, "amber": k.amber, "weight": k.weight, "owner": k.owner or None, "rule_order": -1,
+         **{role: getattr(k, role) or None for role in ROLES}, "reason": None, "approved_by": None}
         for k in catalog.kpis
     ] + [
         {"source": "config", "kpi_id": r.kpi, "unit_id": r.unit, "effective_from": r.effective_from,
-         "target": r.target, "amber": r.amber, "weight": r.weight, "owner": r.owner, "rule_order": i}
+         "target": r.target, "amber": r.amber, "weight": r.weight, "owner": r.owner, "rule_order": i,
+         **{role: getattr(r, role) for role in ROLES}, "reason": r.reason, "approved_by": r.approved_by}
         for i, r in enumerate(config.targets)
     ]
     frame = pd.DataFrame(rows).astype({"target": "float64", "amber": "float64", "weight": "float64"})
     con.register("_rules", frame)
-    con.execute("""CREATE OR REPLACE TABLE target_rules AS SELECT source, kpi_id, unit_id::VARCHAR AS unit_id,
+    roles = ", ".join(f"{c}::VARCHAR AS {c}" for c in (*ROLES, "reason", "approved_by"))
+    con.execute(f"""CREATE OR REPLACE TABLE target_rules AS SELECT source, kpi_id, unit_id::VARCHAR AS unit_id,
                    effective_from::VARCHAR AS effective_from, target, amber, weight, owner::VARCHAR AS owner,
-                   rule_order FROM _rules""")
+                   rule_order, {roles} FROM _rules""")
     con.unregister("_rules")
     unknown = con.execute("""SELECT r.rule_order, r.kpi_id, r.unit_id FROM target_rules r
                              LEFT JOIN org_units u USING (unit_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .contract import SURVEY_RANGES
+from .contract import ACTION_STATUSES, DEFAULT_WINDOW_MONTHS, SURVEY_RANGES
 from .errors import InputError
 
 QUARANTINE_DDL = """
@@ -395,6 +395,109 @@ def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]
         s_segment AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75""")
 
 
+# --- what people write: owners' commentary and initiatives -------------------------------------
+
+def _masked(expr: str) -> str:
+    """Free text with its e-mail addresses and phone numbers masked, as customer comments are."""
+    return (f"regexp_replace(regexp_replace({expr}, '{EMAIL_PATTERN}', '[email]', 'g'), "
+            f"'{PHONE_PATTERN}', '[phone]', 'g')")
+
+
+def _bad_period(expr: str) -> str:
+    return f"NOT regexp_full_match(coalesce({expr}, ''), '[0-9]{{4}}-(0[1-9]|1[0-2])')"
+
+
+def _first_valid_duplicate(table: str, keys: str, reason: str, value: str) -> str:
+    """SQL: checked_a → checked_<table>, where of the otherwise valid rows sharing `keys` the first
+    counts and the later ones are set aside as duplicates."""
+    later = f"_reason IS NULL AND row_number() OVER (PARTITION BY {keys}, _reason IS NULL ORDER BY _row) > 1"
+    return f"""
+        CREATE OR REPLACE TEMP TABLE checked_{table} AS
+        SELECT * REPLACE (CASE WHEN {later} THEN '{reason}' ELSE _reason END AS _reason,
+                          CASE WHEN {later} THEN CAST({value} AS VARCHAR) ELSE _value END AS _value)
+        FROM checked_a"""
+
+
+def validate_commentary(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
+    """Owners' comments. An action is known by (unit, KPI, its text): a later row with the same
+    text updates its status, so one row per (period, unit_id, kpi_id, action) is kept."""
+    known = ", ".join(f"'{k}'" for k in kpi_ids)
+    statuses = ", ".join(f"'{s}'" for s in ACTION_STATUSES)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE checked_a AS
+        WITH p AS (
+            SELECT rowid + 1 AS _row, *, {_text('period')} AS s_period, {_text('unit_id')} AS s_unit,
+                   lower({_text('kpi_id')}) AS s_kpi, {_text('analysis')} AS s_analysis,
+                   {_text('action')} AS s_action, {_ts('due')}::DATE AS d_due,
+                   regexp_replace(lower({_text('action_status')}), '[\\s_-]+', ' ', 'g') AS s_status
+            FROM raw_commentary)
+        SELECT p.*, {_reason_columns([
+            Rule(_bad_period("s_period"), "invalid period (expected YYYY-MM)", "p.period"),
+            Rule("s_unit IS NULL", "missing unit_id", "''"),
+            Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
+            Rule(f"s_kpi IS NOT NULL AND s_kpi NOT IN ({known})", "unknown kpi_id", "p.kpi_id"),
+            Rule("s_analysis IS NULL AND s_action IS NULL", "empty comment (no analysis and no action)", "''"),
+            Rule(_bad("due", "d_due"), "invalid due (expected a date YYYY-MM-DD)", "due"),
+            Rule(f"s_status IS NOT NULL AND s_status NOT IN ({statuses})",
+                 "invalid action_status (expected planned, in progress, done or dropped)", "action_status"),
+        ])}
+        FROM p LEFT JOIN org_units u ON u.unit_id = p.s_unit""")
+    con.execute(_first_valid_duplicate(
+        "commentary", "s_period, s_unit, s_kpi, s_action", "duplicate period, unit_id, kpi_id and action",
+        "concat_ws(' ', s_period, s_unit, s_kpi)"))
+    con.execute("DROP TABLE checked_a")
+    _split(con, "commentary", "concat_ws(' ', s_period, s_unit, s_kpi)", f"""
+        s_period AS period, s_unit AS unit_id, s_kpi AS kpi_id, {_masked(_text('author'))} AS author,
+        {_masked('s_analysis')} AS analysis, {_masked('s_action')} AS action, d_due AS due,
+        s_status AS action_status""")
+
+
+def validate_initiatives(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
+    """One row per (initiative, treated unit); the rows of one initiative must agree on everything
+    else: a row that disagrees with the initiative's first valid row is set aside."""
+    known = ", ".join(f"'{k}'" for k in kpi_ids)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE checked_a AS
+        WITH p AS (
+            SELECT rowid + 1 AS _row, *, {_text('initiative_id')} AS id, {_text('name')} AS s_name,
+                   lower({_text('kpi_id')}) AS s_kpi, {_text('unit_id')} AS s_unit, {_text('start')} AS s_start,
+                   {_text('owner')} AS s_owner, {_num('window_months')} AS n_window,
+                   (SELECT list(DISTINCT trim(c) ORDER BY trim(c)) FROM unnest(string_split({_text('control_units')}, ';')) t(c)
+                    WHERE trim(c) <> '') AS l_control
+            FROM raw_initiatives), q AS (
+            SELECT p.*, (SELECT min(c) FROM unnest(l_control) t(c) WHERE c NOT IN (SELECT unit_id FROM org_units)) AS s_unknown
+            FROM p)
+        SELECT q.*, {_reason_columns([
+            Rule("id IS NULL", "missing initiative_id", "''"),
+            Rule(f"s_kpi IS NULL OR s_kpi NOT IN ({known})", "unknown kpi_id", "q.kpi_id"),
+            Rule("s_unit IS NULL", "missing unit_id", "''"),
+            Rule(_unknown_unit(), "unknown unit_id", "q.unit_id"),
+            Rule(_bad_period("s_start"), "invalid start (expected YYYY-MM)", "q.start"),
+            Rule(f"{_bad('window_months', 'n_window')} OR n_window < 1 OR n_window <> floor(n_window)",
+                 "window_months is not an integer ≥ 1", "window_months"),
+            Rule("s_unknown IS NOT NULL", "unknown unit in control_units", "s_unknown"),
+        ])}
+        FROM q LEFT JOIN org_units u ON u.unit_id = q.s_unit""")
+    con.execute(_first_valid_duplicate("b", "id, s_unit", "duplicate initiative_id and unit_id", "concat_ws(' ', id, s_unit)"))
+    con.execute("DROP TABLE checked_a")
+    # Every other column must match the initiative's first valid row.
+    shared = "s_name, s_kpi, s_start, s_owner, coalesce(n_window, 0), l_control"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE checked_initiatives AS
+        SELECT * REPLACE (
+            CASE WHEN _reason IS NULL AND ({shared}) IS DISTINCT FROM first_row THEN
+                 'disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, window_months)'
+                 ELSE _reason END AS _reason,
+            CASE WHEN _reason IS NULL AND ({shared}) IS DISTINCT FROM first_row THEN id ELSE _value END AS _value)
+        FROM (SELECT *, first_value(({shared})) OVER (PARTITION BY id, _reason IS NULL ORDER BY _row) AS first_row
+              FROM checked_b)""")
+    con.execute("DROP TABLE checked_b")
+    _split(con, "initiatives", "id", f"""
+        id AS initiative_id, coalesce(s_name, id) AS name, s_kpi AS kpi_id, s_unit AS unit_id, s_start AS start,
+        s_owner AS owner, l_control AS control_units,
+        CAST(coalesce(n_window, {DEFAULT_WINDOW_MONTHS}) AS INTEGER) AS window_months""")
+
+
 def validate_all(con: duckdb.DuckDBPyConnection, org_units_file: str, survey_window_days: int,
                  kpi_ids: tuple[str, ...], progress=None) -> None:
     """Validate every raw_<table> in dependency order (units, interactions, then what refers to them)."""
@@ -410,6 +513,8 @@ def validate_all(con: duckdb.DuckDBPyConnection, org_units_file: str, survey_win
         ("customers", validate_customers),
         ("sla_policies", validate_sla_policies),
         ("benchmarks", lambda c: validate_benchmarks(c, kpi_ids)),
+        ("commentary", lambda c: validate_commentary(c, kpi_ids)),
+        ("initiatives", lambda c: validate_initiatives(c, kpi_ids)),
     ]
     for name, step in steps:
         step(con)

@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from . import __version__
+from .accountability import compute_escalation_path
 from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
 from .config import Config
 from .contract import TABLES
 from . import faults
 from .errors import ConfigError, InputError, ScorecardError
+from .commentary import compute_commentary
+from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
 from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
                       table_files)
@@ -154,8 +157,9 @@ def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, progress: Progress) -> list[str]:
-    """periods, measures, targets, results, priority and the analysis tables (analysis.py) from
-    the clean tables already in `con`; one progress event ("compute" phase) per step."""
+    """periods, measures, targets, results, priority, the analysis tables (analysis.py) and the
+    review tables (initiatives.py, commentary.py, accountability.py) from the clean tables in
+    `con`; one progress event ("compute" phase) per step."""
     started = time.perf_counter()
 
     def done(step: str) -> None:
@@ -174,6 +178,10 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     done("scores")
     compute_analysis(con, config, catalog, cutoff)
     done("analysis")
+    compute_initiatives(con, config.min_sample)
+    compute_commentary(con)
+    compute_escalation_path(con, config.escalation_periods)
+    done("review")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
                 [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
@@ -312,6 +320,11 @@ def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) 
                 f"{database} was built with timezone {meta.get('timezone')} and survey_window_days "
                 f"{meta.get('survey_window_days')}; these settings change validation: run `scorecard build`"
             )
+        missing = [t for t in TABLES if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]]
+        if missing:
+            raise ScorecardError(f"{database} has no table {', '.join(missing)} (built by an older version): "
+                                 "run `scorecard build`")
         _session(con, config)
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)

@@ -225,6 +225,66 @@ BENCHMARKS_BAD = [
     (9, "csat", "duplicate kpi_id, source, year and segment"),
 ]
 
+
+def comment(period, unit, kpi="", analysis="why", action="", due="", status=""):
+    return {"period": period, "unit_id": unit, "kpi_id": kpi, "author": "lead", "analysis": analysis,
+            "action": action, "due": due, "action_status": status}
+
+
+COMMENTARY = [
+    comment("2026-01", PARIS, "FCR", action="retrain", due="2026-02-15", status="In Progress"),
+    comment("2026-1", PARIS),
+    comment("2026-01", ""),
+    comment("2026-01", "EU/Lyon"),
+    comment("2026-01", PARIS, "happiness"),
+    comment("2026-01", PARIS, analysis=""),
+    comment("2026-01", PARIS, action="hire", due="soon"),
+    comment("2026-01", PARIS, action="hire", status="finished"),
+    comment("2026-01", PARIS, "fcr", action="retrain"),
+    comment("2026-01", PARIS, analysis="", action="hire", status="planned"),   # 10: valid
+]
+COMMENTARY_BAD = [
+    (2, f"2026-1 {PARIS}", "invalid period (expected YYYY-MM)"),
+    (3, "2026-01", "missing unit_id"),
+    (4, "2026-01 EU/Lyon", "unknown unit_id"),
+    (5, f"2026-01 {PARIS} happiness", "unknown kpi_id"),
+    (6, f"2026-01 {PARIS}", "empty comment (no analysis and no action)"),
+    (7, f"2026-01 {PARIS}", "invalid due (expected a date YYYY-MM-DD)"),
+    (8, f"2026-01 {PARIS}", "invalid action_status (expected planned, in progress, done or dropped)"),
+    (9, f"2026-01 {PARIS} fcr", "duplicate period, unit_id, kpi_id and action"),
+]
+
+
+def initiative(iid, unit=PARIS, kpi="csat", start="2026-01", control="", window=""):
+    return {"initiative_id": iid, "name": "n", "kpi_id": kpi, "unit_id": unit, "start": start, "owner": "",
+            "control_units": control, "window_months": window}
+
+
+INITIATIVES = [
+    initiative("a", control=f"{BERLIN}; {NYC}", window=2),
+    initiative(""),
+    initiative("k", kpi="happiness"),
+    initiative("m", unit=""),
+    initiative("u", unit="EU/Lyon"),
+    initiative("s", start="2026-13"),
+    initiative("w", window="1.5"),
+    initiative("c", control="EU/Lyon"),
+    initiative("a", control=f"{BERLIN}; {NYC}", window=2),
+    initiative("a", unit=BERLIN, window=3),
+]
+INITIATIVES_BAD = [
+    (2, None, "missing initiative_id"),
+    (3, "k", "unknown kpi_id"),
+    (4, "m", "missing unit_id"),
+    (5, "u", "unknown unit_id"),
+    (6, "s", "invalid start (expected YYYY-MM)"),
+    (7, "w", "window_months is not an integer ≥ 1"),
+    (8, "c", "unknown unit in control_units"),
+    (9, "a", "duplicate initiative_id and unit_id"),
+    (10, "a", "disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, "
+              "window_months)"),
+]
+
 TABLES = {
     "interactions": (INTERACTIONS, INTERACTIONS_BAD),
     "survey_responses": (SURVEYS, SURVEYS_BAD),
@@ -234,6 +294,8 @@ TABLES = {
     "customers": (CUSTOMERS, CUSTOMERS_BAD),
     "sla_policies": (SLA, SLA_BAD),
     "benchmarks": (BENCHMARKS, BENCHMARKS_BAD),
+    "commentary": (COMMENTARY, COMMENTARY_BAD),
+    "initiatives": (INITIATIVES, INITIATIVES_BAD),
 }
 CASES = [(table, row, record, reason) for table, (_, bad) in TABLES.items() for row, record, reason in bad]
 

@@ -15,7 +15,8 @@ from scorecard_fixtures import BERLIN, PARIS, Built, Inputs, ix, survey
 TABLES_IN_DB = {"org_units", "unit_tree", "interactions", "survey_responses", "employee_pulse", "qa_reviews", "costs",
                 "customers", "sla_policies", "benchmarks", "quarantine", "periods", "measures", "targets", "results",
                 "priority", "catalog", "meta", "target_rules", "changes", "comparisons", "breakdowns", "mix_shift",
-                "escalations"}
+                "escalations", "commentary", "initiatives", "open_actions", "comment_gaps", "escalation_path",
+                "initiative_units", "initiative_impact", "initiative_monthly", "catalog_changes"}
 
 
 def _ready(inputs: Inputs) -> Inputs:
