@@ -83,7 +83,7 @@ def test_a_build_reports_every_phase_as_events(tmp_path):
     assert [e.phase for e in typed] == sorted((e.phase for e in typed), key=order.index)
     loaded = {e.split(":")[0]: e.rows for e in typed if e.phase == "load"}
     assert loaded["read interactions.csv"] >= 2000
-    assert [e.step for e in typed if e.phase == "compute"] == ["measures", "scores", "analysis"]
+    assert [e.step for e in typed if e.phase == "compute"] == ["measures", "scores", "analysis", "review"]
     assert all(e.seconds >= 0 for e in typed)
 
 
