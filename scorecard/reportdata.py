@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .display import is_missing
+from .display import is_missing, spark_label
 
 
 UNIT_SCORECARD_SQL = """
@@ -225,6 +225,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
             "perspective": r.perspective,
             "kpi": r.name,
             "trend": spark,
+            "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
             "value": format_value(r.value, r.kpi_unit),
             "target": format_value(r.target, r.kpi_unit),
             "status": r.status,

@@ -6,7 +6,8 @@ other output passed as a raw Typst block). Per output the first available of:
 
 - ``text/x-typst``: raw Typst from :mod:`scorecard.display` (tables, KPI cards);
 - ``image/svg+xml`` (vector charts), ``image/png``/``image/jpeg``: written beside the ``.typ``
-  and placed with ``sc-image`` (natural size, at most the text width);
+  and placed with ``sc-image`` (natural size, at most the text width), with the output's
+  ``text/plain`` (a chart's text name) as alternative text;
 - ``text/markdown``;
 - ``text/plain``: a raw block through ``typst_str`` (escaped, cannot inject Typst).
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from ..display import typst_str
 from . import RenderError
 from .document import Document, Markdown, Output
-from .html import TEMPLATES
+from .html import TEMPLATES, chart_alt
 from .pandoc import convert, raw_block
 from .project import Site
 
@@ -37,6 +38,9 @@ TYPST_TEMPLATE = TEMPLATES / "scorecard.typ"
 _local = threading.local()
 _SVG_SIZE = re.compile(r"<svg\b[^>]*?\bwidth=\"([\d.]+)(px)?\"", re.DOTALL)
 _LANG = re.compile(r"[a-z]{2,3}")
+# Typst checks the PDF/UA-1 rules while exporting (tagged structure, a title shown by viewers,
+# alternative text on every figure, document language) and fails the render if one is broken.
+PDF_STANDARDS = ["ua-1"]
 
 
 def _compiler():
@@ -72,7 +76,8 @@ def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Mark
             raw = d[mime].encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(d[mime])
             name = f"output-{index:04d}.{ext}"
             files[name] = raw
-            return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt)\n"
+            alt = chart_alt(d)  # every figure carries alternative text (PDF/UA)
+            return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt, alt: {typst_str(alt)})\n"
     if isinstance(d.get("text/markdown"), str):
         return Markdown(d["text/markdown"])
     if isinstance(d.get("text/plain"), str) and d["text/plain"].strip():
@@ -130,6 +135,6 @@ def compile_pdf(source: str, files: dict[str, bytes], where: str) -> bytes:
         main = root / "main.typ"
         main.write_text(source, encoding="utf-8")
         try:
-            return _compiler().compile(input=str(main), root=str(root), format="pdf")
+            return _compiler().compile(input=str(main), root=str(root), format="pdf", pdf_standards=PDF_STANDARDS)
         except Exception as exc:  # typst raises RuntimeError / TypstError with the diagnostics
             raise RenderError(f"{where}: Typst could not compile the PDF: {exc}") from exc
