@@ -189,6 +189,7 @@ class Col:
             holds a list of numbers, None for gaps: drawn as a small inline line chart).
     label_key: spark columns: the row field holding the chart's text name (what a screen
             reader says); default: a sentence made from the numbers with ``fmt``.
+    href:   the row field holding a link target for the cell (HTML only; escaped).
     width:  Typst column width ("auto", "1fr", "22mm"); default auto.
     """
 
@@ -200,6 +201,7 @@ class Col:
     kind: str = "value"
     width: str | None = None
     label_key: str | None = None
+    href: str | None = None
 
     def __post_init__(self) -> None:
         if self.align not in ("left", "right", "center"):
@@ -247,6 +249,7 @@ class _Cell:
     align: str
     spark: str = ""  # an inline SVG line chart (spark columns)
     alt: str = ""  # the spark chart's text name
+    href: str = ""  # a link target (HTML)
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,8 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
                 cells.append(_Cell(spark_text(values), None, False, c.align, sparkline_svg(values, label=label), label))
             else:
                 style = status_style(row.get(c.status)) if c.status else None
-                cells.append(_Cell(_format(row.get(c.key), c.fmt, na), style, False, c.align))
+                href = str(row.get(c.href) or "") if c.href else ""
+                cells.append(_Cell(_format(row.get(c.key), c.fmt, na), style, False, c.align, href=href))
             if cells[-1].style is not None:
                 seen[cells[-1].style.key] = cells[-1].style
         body.append(("row", cells))
@@ -356,6 +360,8 @@ def _html_cell(cell: _Cell, tag: str = "td") -> str:
         return f'<{tag} class="{" ".join(classes)} spark">{cell.spark}</{tag}>'
     attrs = ""
     content = html.escape(cell.text)
+    if cell.href:
+        content = f'<a href="{html.escape(cell.href, quote=True)}">{content}</a>'
     if cell.style is not None:
         s = cell.style
         classes += ["status", s.css_class]
@@ -601,6 +607,27 @@ def show_kpi_cards(cards: Sequence[Mapping[str, Any]]) -> None:
 
 
 # --------------------------------------------------------------------------- markdown
+def breadcrumb_bundle(items: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    """Where a page sits in the tree: (name, href) from the root down, the last being the page
+    itself (its href is not linked). Names are escaped in every format."""
+    links = []
+    for i, (name, href) in enumerate(items):
+        if i == len(items) - 1:
+            links.append(f'<li aria-current="page">{html.escape(str(name))}</li>')
+        else:
+            links.append(f'<li><a href="{html.escape(str(href or "#"), quote=True)}">{html.escape(str(name))}</a></li>')
+    trail = " › ".join(str(name) for name, _ in items)
+    return {
+        "text/html": f'<nav class="breadcrumb" aria-label="Breadcrumb"><ol>{"".join(links)}</ol></nav>',
+        TYPST_MIME: f"#text(size: 8pt, fill: luma(70))[{typst_escape(trail)}]\n",
+        "text/plain": trail,
+    }
+
+
+def show_breadcrumb(items: Sequence[tuple[str, str | None]]) -> None:
+    _display(breadcrumb_bundle(items))
+
+
 def show_markdown(text: str) -> None:
     """Display Markdown (trusted text; pass data through :func:`md_escape`)."""
     _display({"text/markdown": text, "text/plain": text})

@@ -322,3 +322,75 @@ def test_unit_page_prints_on_a4(file_page, published: Published, tmp_path):
     for header in SCORECARD_HEADERS:
         assert all(w in words for w in header.split()), f"{header!r} not in the printed header {block}"
     assert_clean(page, "print")
+
+
+# --------------------------------------------------------------------------- hierarchy
+def _tree(db) -> dict[str, tuple[str, str | None]]:
+    return {uid: (name, parent) for uid, name, parent in db.execute(
+        "SELECT unit_id, unit_name, parent_id FROM org_units").fetchall()}
+
+
+def _composite(db, period: str, unit_id: str) -> str:
+    (value,) = db.execute("SELECT value FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'composite'",
+                          [period, unit_id]).fetchone()
+    return "–" if value is None or value != value else f"{value:.0f}"
+
+
+def test_breadcrumbs_and_children_lead_through_the_tree(file_page, published: Published, db):
+    """Every unit page: a breadcrumb from the company down to the unit whose links land on each
+    ancestor's page of the same period; a parent lists each child with a working link, its
+    composite and its status counts (read from the database)."""
+    page, base = file_page, file_page.watch.base
+    tree = _tree(db)
+    for unit in published.entry(LATEST)["units"]:
+        uid = unit["unit_id"]
+        chain = [uid]
+        while tree[chain[0]][1] is not None:
+            chain.insert(0, tree[chain[0]][1])
+        open_page(page, base, unit["html"])
+        crumb = page.locator("nav.breadcrumb li")
+        assert crumb.all_text_contents() == [tree[u][0] for u in chain], uid
+        assert page.locator("nav.breadcrumb [aria-current=page]").text_content() == tree[uid][0]
+        hrefs = page.eval_on_selector_all("nav.breadcrumb a", "els => els.map(a => a.href)")
+        for ancestor, href in zip(chain[:-1], hrefs, strict=True):
+            assert href == base + published.unit_entry(LATEST, ancestor)["html"], (uid, ancestor)
+        kids = [u for u, (_, parent) in tree.items() if parent == uid]
+        rows = page.locator("table:has(th:text-is('✓ Green')) tbody tr")
+        assert rows.count() == len(kids), uid
+        for i in range(rows.count()):
+            cells = rows.nth(i).locator("td").all_text_contents()
+            kid = next(k for k in kids if tree[k][0] == cells[0])
+            link = rows.nth(i).locator("a")
+            assert link.evaluate("a => a.href") == base + published.unit_entry(LATEST, kid)["html"]
+            assert cells[1] == _composite(db, LATEST, kid), kid
+            counts = dict(db.execute("SELECT status, count(*) FROM results WHERE period = ? AND unit_id = ? "
+                                     "AND kpi_id <> 'composite' GROUP BY ALL", [LATEST, kid]).fetchall())
+            assert [int(c) for c in cells[3:6]] == [counts.get(s, 0) for s in ("green", "amber", "red")], kid
+    # one click through the breadcrumb: the company's page of the same period
+    leaf = published.unit_entry(LATEST, COMMENT_UNIT)["html"]
+    open_page(page, base, leaf)
+    _click(page, page.locator("nav.breadcrumb a").first, "company")
+    assert page.url == base + published.unit_entry(LATEST, chain_root(tree))["html"]
+    assert_clean(page, "breadcrumbs")
+
+
+def chain_root(tree) -> str:
+    return next(u for u, (_, parent) in tree.items() if parent is None)
+
+
+def test_period_overview_shows_units_as_a_tree(file_page, published: Published, db):
+    page, base = file_page, file_page.watch.base
+    tree = _tree(db)
+    open_page(page, base, published.entry(LATEST)["html"])
+    for unit in published.entry(LATEST)["units"]:
+        uid = unit["unit_id"]
+        item = page.locator(f"main li:has(> a[href='{Path(unit['html']).name}'])")
+        assert item.count() == 1, uid
+        depth = item.evaluate("li => { let d = 0; for (let e = li.parentElement; e; e = e.parentElement) "
+                              "if (e.tagName === 'LI') d++; return d; }")
+        expected, u = 0, uid
+        while tree[u][1] is not None:
+            expected, u = expected + 1, tree[u][1]
+        assert depth == expected, (uid, depth, expected)
+        assert f"composite {_composite(db, LATEST, uid)}" in item.text_content()
+    assert_clean(page, "tree")
