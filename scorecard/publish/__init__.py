@@ -24,6 +24,7 @@ from ..warehouse import build, connect
 from . import manifest as manifests
 from .execute import Job, execute
 from .nav import nav_js
+from .pack import pack_path, write_packs
 from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
 from .site import commit, publish_lock, staging
 
@@ -114,6 +115,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
             say(f"rendering {len(pages)} pages with the {backend.name} renderer")
             backend.render(project_file, reports, pages, stage, progress=say)
             summary.pages = len(pages)
+            write_packs(project_file, reports, stage, chosen, units, progress=say)
 
             with connect(config.database) as con:
                 for pub in chosen:
@@ -136,6 +138,7 @@ def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: s
         "catalog_version": catalog_version,
         "html": period_page(pub.period, pub.revision),
         "scorecard_csv": scorecard_csv(pub.period, pub.revision),
+        "pack": pack_path(pub.period, pub.revision),
         "units": [
             {"unit_id": unit_id, "unit_name": name,
              "html": unit_page(pub.period, pub.revision, unit_id),

@@ -66,7 +66,7 @@ def _natural_width_pt(mime: str, raw: bytes) -> float:
 _EXT = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
 
 
-def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Markdown | None:
+def output_typst(out: Output, index: int, files: dict[str, bytes], prefix: str = "") -> str | Markdown | None:
     """Typst for one output (Markdown for text/markdown); image bytes are added to ``files``."""
     d = out.data
     if isinstance(d.get("text/x-typst"), str):
@@ -74,7 +74,7 @@ def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Mark
     for mime, ext in _EXT.items():
         if isinstance(d.get(mime), str):
             raw = d[mime].encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(d[mime])
-            name = f"output-{index:04d}.{ext}"
+            name = f"{prefix}output-{index:04d}.{ext}"
             files[name] = raw
             alt = chart_alt(d)  # every figure carries alternative text (PDF/UA)
             return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt, alt: {typst_str(alt)})\n"
@@ -89,12 +89,13 @@ def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Mark
     return None
 
 
-def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, bytes]]:
-    """The Typst source of the page and the files (images) it needs."""
+def page_body(doc: Document, where: str, prefix: str = "") -> tuple[str, dict[str, bytes]]:
+    """The Typst body of the page (no template call) and the files (images) it needs; file
+    names start with ``prefix`` so that several pages can share one folder (the period pack)."""
     files: dict[str, bytes] = {}
     parts: list[str] = []
     for i, block in enumerate(doc.blocks):
-        item = block if isinstance(block, Markdown) else output_typst(block, i, files)
+        item = block if isinstance(block, Markdown) else output_typst(block, i, files, prefix)
         if item is None:
             continue
         if isinstance(item, Markdown):
@@ -102,24 +103,36 @@ def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, by
         else:
             parts.append(raw_block(item, "typst"))
     markdown = "".join(parts)
-    body = convert(markdown, "typst", where) if markdown.strip() else ""
+    return (convert(markdown, "typst", where) if markdown.strip() else ""), files
+
+
+def template_args(site: Site, title: str, title_block: bool, subtitle: str | None = None,
+                  date: str | None = None) -> str:
+    """The arguments of ``scorecard.with(..)`` in ``templates/scorecard.typ``."""
     margin = ", ".join(f"{k}: {v}" for k, v in site.margin.items())  # validated lengths
     lang = site.lang.split("-")[0].lower()
     args = [
-        f"title: {typst_str(doc.title or '')}",
-        f"title-block: {'true' if doc.title_from_meta else 'false'}",
+        f"title: {typst_str(title)}",
+        f"title-block: {'true' if title_block else 'false'}",
         f"site: {typst_str(site.title) if site.title else 'none'}",
         f"paper: {typst_str(site.paper)}",
         f"margin: ({margin},)",
         f"lang: {typst_str(lang if _LANG.fullmatch(lang) else 'en')}",
     ]
-    if doc.subtitle:
-        args.append(f"subtitle: {typst_str(doc.subtitle)}")
-    if doc.date:
-        args.append(f"date: {typst_str(doc.date)}")
+    if subtitle:
+        args.append(f"subtitle: {typst_str(subtitle)}")
+    if date:
+        args.append(f"date: {typst_str(date)}")
+    return ", ".join(args)
+
+
+def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, bytes]]:
+    """The Typst source of the page and the files (images) it needs."""
+    body, files = page_body(doc, where)
+    args = template_args(site, doc.title or "", doc.title_from_meta, doc.subtitle, doc.date)
     source = (
         '#import "scorecard.typ": *\n'
-        f"#show: scorecard.with({', '.join(args)})\n\n"
+        f"#show: scorecard.with({args})\n\n"
         f"{body}"
     )
     return source, files

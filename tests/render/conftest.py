@@ -3,7 +3,6 @@ helpers' bundles (no kernel needed), a sample _quarto.yml and PDF inspection hel
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -105,31 +104,3 @@ def make_notebook(path: Path, chart_bundle_: dict, *, unit: str = "EMEA Paris", 
     nbformat.write(nb, str(path))
     return path
 
-
-_PDF_OBJ = re.compile(rb"\d+ 0 obj\s*<<(.*?)>>\s*endobj", re.DOTALL)
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
-_PDF_ALT = re.compile(rb"/Alt\s*\(((?:[^()\\]|\\.)*)\)", re.DOTALL)
-
-
-def pdf_figures(path: Path) -> list[str | None]:
-    """The alternative text of every Figure element of the PDF's structure tree (None where a
-    figure has none), read from the file's objects (object streams decompressed)."""
-    import zlib
-
-    raw = path.read_bytes()
-    text = raw
-    for m in _PDF_STREAM.finditer(raw):
-        try:
-            text += b"\n" + zlib.decompress(m.group(1))
-        except zlib.error:
-            pass
-    figures = []
-    for m in re.finditer(rb"<</Type/StructElem/S/Figure(.*?)>>(?:\s*endobj|\s*\d+ 0 obj)", text, re.DOTALL):
-        alt = _PDF_ALT.search(m.group(1))
-        figures.append(alt.group(1).decode("latin-1") if alt else None)
-    return figures
-
-
-def pdf_is_ua1(path: Path) -> bool:
-    """The file declares PDF/UA-1 conformance in its XMP metadata."""
-    return re.search(rb"pdfuaid:part(>|=\")1", path.read_bytes()) is not None

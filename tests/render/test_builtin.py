@@ -12,8 +12,9 @@ from scorecard.display import chart_id, md_escape, table_bundle
 from scorecard.render import Page, RenderError
 from scorecard.render.builtin import BuiltinRenderer, plotly_js_path
 
-from .conftest import (HOSTILE, PROJECT_FILE, make_notebook, needs_poppler, output, pdf_figures, pdf_info, pdf_is_ua1,
-                       pdf_text, squash)
+from pdf_structure import pdf_figures, pdf_is_ua1
+
+from .conftest import HOSTILE, PROJECT_FILE, make_notebook, needs_poppler, output, pdf_info, pdf_text, squash
 
 UNIT_PAGE = Path("2026-10/r1/units/emea-paris.ipynb")
 
