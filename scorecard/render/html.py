@@ -18,7 +18,6 @@ import html
 import json
 import re
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 import jinja2
 
@@ -82,11 +81,6 @@ def chart_alt(data: dict) -> str:
     return (m.group(1) if m else text) or "chart"
 
 
-def _svg_uri(svg: str) -> str:
-    # percent-encoded rather than base64: compresses as well as the SVG itself
-    return "data:image/svg+xml," + quote(svg, safe="/:=,;.()'!*~-_")
-
-
 def _static_chart(d: dict) -> str | None:
     """A chart bundle as a static image with the interactive chart on demand (None if ``d`` is
     not one)."""
@@ -99,7 +93,7 @@ def _static_chart(d: dict) -> str | None:
     alt = html.escape(chart_alt(d), quote=True)
     live = d["text/html"]
     return (f'<figure class="chart chart-static" data-chart="{m.group(1)}">'
-            f'<img class="chart-image" alt="{alt}"{dims} src="{_svg_uri(svg)}">'
+            f'<img class="chart-image" alt="{alt}"{dims} src="{_data_uri("image/svg+xml", svg, False)}">'
             f'<button type="button" class="chart-live-button" hidden>Interactive chart</button>'
             f'<template class="chart-live">{live}</template></figure>')
 
