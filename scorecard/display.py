@@ -185,6 +185,9 @@ class Col:
             no-data, no-target): the cell gets the status fill and symbol (a heat-table cell).
     kind:   "value", "status" (symbol + word for the status in ``key``) or "spark" (``key``
             holds a list of numbers, None for gaps: drawn as a small inline line chart).
+    label_key: spark columns: the row field holding the chart's text name (what a screen
+            reader says); default: a sentence made from the numbers with ``fmt``.
+    href:   the row field holding a link target for the cell (HTML only; escaped).
     width:  Typst column width ("auto", "1fr", "22mm"); default auto.
     """
 
@@ -195,6 +198,8 @@ class Col:
     status: str | None = None
     kind: str = "value"
     width: str | None = None
+    label_key: str | None = None
+    href: str | None = None
 
     def __post_init__(self) -> None:
         if self.align not in ("left", "right", "center"):
@@ -241,6 +246,8 @@ class _Cell:
     status_word: bool  # show the status word (status columns)
     align: str
     spark: str = ""  # an inline SVG line chart (spark columns)
+    alt: str = ""  # the spark chart's text name
+    href: str = ""  # a link target (HTML)
 
 
 @dataclass(frozen=True)
@@ -269,10 +276,13 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
                 cells.append(_Cell(text, style, True, c.align))
             elif c.kind == "spark":
                 values = row.get(c.key) or []
-                cells.append(_Cell(spark_text(values), None, False, c.align, sparkline_svg(values)))
+                label = row.get(c.label_key) if c.label_key else None
+                label = str(label) if label else spark_label(values, lambda v: _format(v, c.fmt, na))
+                cells.append(_Cell(spark_text(values), None, False, c.align, sparkline_svg(values, label=label), label))
             else:
                 style = status_style(row.get(c.status)) if c.status else None
-                cells.append(_Cell(_format(row.get(c.key), c.fmt, na), style, False, c.align))
+                href = str(row.get(c.href) or "") if c.href else ""
+                cells.append(_Cell(_format(row.get(c.key), c.fmt, na), style, False, c.align, href=href))
             if cells[-1].style is not None:
                 seen[cells[-1].style.key] = cells[-1].style
         body.append(("row", cells))
@@ -286,9 +296,20 @@ def _numbers(values: Sequence[Any]) -> list[float | None]:
     return [None if is_missing(v) else float(v) for v in values]
 
 
-def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16) -> str:
-    """A tiny line chart as SVG (numbers only: nothing from the data reaches the markup).
-    Gaps break the line; the last point is marked."""
+def spark_label(values: Sequence[Any], fmt: Callable[[Any], str] = lambda v: f"{v:,.1f}") -> str:
+    """What a sparkline shows, in words (its accessible name)."""
+    points = _numbers(values)
+    known = [v for v in points if v is not None]
+    if len(known) < 2:
+        return "no trend"
+    return (f"trend over the last {len(points)} periods: from {fmt(known[0])} to {fmt(known[-1])}, "
+            f"lowest {fmt(min(known))}, highest {fmt(max(known))}")
+
+
+def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16, label: str | None = None) -> str:
+    """A tiny line chart as SVG; gaps break the line; the last point is marked. Its accessible
+    name is ``label`` (escaped; default :func:`spark_label`); nothing else from the data reaches
+    the markup."""
     points = _numbers(values)
     known = [v for v in points if v is not None]
     if len(known) < 2:
@@ -313,8 +334,9 @@ def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16) -> s
         for seg in segments
     )
     dot = f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2" fill="#1f4e79"/>' if last else ""
+    name = html.escape(label if label is not None else spark_label(values), quote=True)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img">{lines}{dot}</svg>')
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{name}"><title>{name}</title>{lines}{dot}</svg>')
 
 
 _BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
@@ -333,9 +355,11 @@ def spark_text(values: Sequence[Any]) -> str:
 def _html_cell(cell: _Cell, tag: str = "td") -> str:
     classes = [f"align-{cell.align}"]
     if cell.spark:
-        return f'<{tag} class="{" ".join(classes)} spark" aria-label="trend">{cell.spark}</{tag}>'
+        return f'<{tag} class="{" ".join(classes)} spark">{cell.spark}</{tag}>'
     attrs = ""
     content = html.escape(cell.text)
+    if cell.href:
+        content = f'<a href="{html.escape(cell.href, quote=True)}">{content}</a>'
     if cell.style is not None:
         s = cell.style
         classes += ["status", s.css_class]
@@ -360,7 +384,10 @@ def _html_legend(statuses: list[StatusStyle]) -> str:
 
 
 def _table_html(t: _Table, css_class: str, legend: bool) -> str:
-    out = [f'<div class="table-wrap"><table class="sc-table {html.escape(css_class)}">']
+    # a wide table scrolls inside its wrapper: keyboard users must be able to reach and scroll it
+    name = html.escape(t.caption or "Table: " + ", ".join(c.header for c in t.columns[:6]), quote=True)
+    out = [f'<div class="table-wrap" tabindex="0" role="group" aria-label="{name}">'
+           f'<table class="sc-table {html.escape(css_class)}">']
     if t.caption:
         out.append(f"<caption>{html.escape(t.caption)}</caption>")
     out.append("<thead><tr>")
@@ -386,7 +413,8 @@ def _rgb(color: str) -> str:
 
 def _typst_cell(cell: _Cell) -> str:
     if cell.spark:
-        return f"[#box(image(bytes({typst_str(cell.spark)}), format: \"svg\", height: 0.9em))]"
+        return (f"[#box(image(bytes({typst_str(cell.spark)}), format: \"svg\", height: 0.9em, "
+                f"alt: {typst_str(cell.alt or 'trend')}))]")
     if cell.style is None:
         return f"[{typst_escape(cell.text)}]"
     s = cell.style
@@ -577,6 +605,27 @@ def show_kpi_cards(cards: Sequence[Mapping[str, Any]]) -> None:
 
 
 # --------------------------------------------------------------------------- markdown
+def breadcrumb_bundle(items: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    """Where a page sits in the tree: (name, href) from the root down, the last being the page
+    itself (its href is not linked). Names are escaped in every format."""
+    links = []
+    for i, (name, href) in enumerate(items):
+        if i == len(items) - 1:
+            links.append(f'<li aria-current="page">{html.escape(str(name))}</li>')
+        else:
+            links.append(f'<li><a href="{html.escape(str(href or "#"), quote=True)}">{html.escape(str(name))}</a></li>')
+    trail = " › ".join(str(name) for name, _ in items)
+    return {
+        "text/html": f'<nav class="breadcrumb" aria-label="Breadcrumb"><ol>{"".join(links)}</ol></nav>',
+        TYPST_MIME: f"#text(size: 8pt, fill: luma(70))[{typst_escape(trail)}]\n",
+        "text/plain": trail,
+    }
+
+
+def show_breadcrumb(items: Sequence[tuple[str, str | None]]) -> None:
+    _display(breadcrumb_bundle(items))
+
+
 def show_markdown(text: str) -> None:
     """Display Markdown (trusted text; pass data through :func:`md_escape`)."""
     _display({"text/markdown": text, "text/plain": text})
@@ -640,6 +689,7 @@ def chart_bundle(
     width: int | None = None,
     height: int | None = None,
     static: bool = True,
+    alt: str | None = None,
 ) -> dict[str, str]:
     """The display bundle for a plotly figure (see :func:`show_chart`)."""
     import plotly.io as pio
@@ -660,15 +710,18 @@ def chart_bundle(
 
         svg = export_svg(fig, width=width, height=height)
         bundle["image/svg+xml"] = _deterministic_svg(svg, name).decode("utf-8")
-    bundle["text/plain"] = f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"
+    # the chart's text name (image alt text on the site and in the PDF)
+    bundle["text/plain"] = alt if alt else f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"
     return bundle
 
 
-def show_chart(fig: Any, name: str, *, width: int | None = None, height: int | None = None, static: bool = True) -> None:
+def show_chart(fig: Any, name: str, *, width: int | None = None, height: int | None = None, static: bool = True,
+               alt: str | None = None) -> None:
     """Display a plotly figure: interactive div (site, plotly.js loaded by the page), static
-    SVG (PDF), text. ``name`` must be unique within the notebook: it fixes the div id.
-    ``width``/``height`` (px) size the static image (default: the figure's own size)."""
-    _display(chart_bundle(fig, name, width=width, height=height, static=static))
+    SVG (site and PDF), text. ``name`` must be unique within the notebook: it fixes the div id.
+    ``width``/``height`` (px) size the static image (default: the figure's own size). ``alt``
+    says what the chart shows (its text name; default: its title)."""
+    _display(chart_bundle(fig, name, width=width, height=height, static=static, alt=alt))
 
 
 # --------------------------------------------------------------------------- plumbing

@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .display import is_missing
+from .display import is_missing, spark_label
 
 
 UNIT_SCORECARD_SQL = """
@@ -225,6 +225,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
             "perspective": r.perspective,
             "kpi": r.name,
             "trend": spark,
+            "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
             "value": format_value(r.value, r.kpi_unit),
             "target": format_value(r.target, r.kpi_unit),
             "status": r.status,
@@ -407,3 +408,40 @@ def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: i
                OR (s.survey = 'ces' AND s.score <= 3))
         ORDER BY s.responded_at DESC, s.response_id LIMIT $limit""",
         {"period": period, "unit": unit_id, "limit": limit}).df()
+
+
+# --------------------------------------------------------------------------- hierarchy
+ANCESTORS_SQL = """
+WITH RECURSIVE up(unit_id, unit_name, parent_id, depth) AS (
+    SELECT unit_id, unit_name, parent_id, depth FROM org_units WHERE unit_id = $unit
+    UNION ALL
+    SELECT u.unit_id, u.unit_name, u.parent_id, u.depth FROM org_units u JOIN up ON u.unit_id = up.parent_id
+)
+SELECT unit_id, unit_name FROM up ORDER BY depth
+"""
+
+CHILDREN_SQL = """
+SELECT u.unit_id, u.unit_name, u.is_leaf, cur.value AS composite, prev.value AS previous_composite,
+       count(*) FILTER (WHERE k.status = 'green') AS green,
+       count(*) FILTER (WHERE k.status = 'amber') AS amber,
+       count(*) FILTER (WHERE k.status = 'red') AS red
+FROM org_units u
+LEFT JOIN results cur ON cur.unit_id = u.unit_id AND cur.period = $period AND cur.kpi_id = 'composite'
+LEFT JOIN results prev ON prev.unit_id = u.unit_id AND prev.kpi_id = 'composite'
+     AND prev.period = (SELECT max(period) FROM periods WHERE period < $period)
+LEFT JOIN results k ON k.unit_id = u.unit_id AND k.period = $period AND k.kpi_id <> 'composite'
+WHERE u.parent_id = $unit
+GROUP BY ALL
+ORDER BY any_value(u.sort_path)
+"""
+
+
+def ancestors(con: duckdb.DuckDBPyConnection, unit_id: str) -> list[tuple[str, str]]:
+    """(unit_id, unit_name) from the root of the tree down to ``unit_id`` itself."""
+    return [tuple(r) for r in con.execute(ANCESTORS_SQL, {"unit": unit_id}).fetchall()]
+
+
+def children(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
+    """The unit's direct children in tree order: composite, previous composite and how many of
+    their KPIs are green, amber and red in the period."""
+    return con.execute(CHILDREN_SQL, {"period": period, "unit": unit_id}).df()

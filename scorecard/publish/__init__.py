@@ -29,6 +29,7 @@ from ..warehouse import build, connect, is_readable
 from . import manifest as manifests
 from .execute import Job, execute
 from .nav import nav_js
+from .pack import pack_path, write_packs
 from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
 from .site import check_site_path, commit, prepare, remember, staging, unfreeze
 
@@ -129,6 +130,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
             say(f"rendering {len(pages)} pages with the {backend.name} renderer")
             backend.render(project_file, reports, pages, stage.path, progress=say)
             summary.pages = len(pages)
+            write_packs(project_file, reports, stage.path, chosen, units, progress=say)
             faults.point("render")
 
             with connect(config.database) as con:
@@ -174,6 +176,7 @@ def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: s
         "catalog_version": catalog_version,
         "html": period_page(pub.period, pub.revision),
         "scorecard_csv": scorecard_csv(pub.period, pub.revision),
+        "pack": pack_path(pub.period, pub.revision),
         "units": [
             {"unit_id": unit_id, "unit_name": name,
              "html": unit_page(pub.period, pub.revision, unit_id),

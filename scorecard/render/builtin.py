@@ -5,8 +5,9 @@
   ``# heading`` (:mod:`scorecard.render.document`).
 - HTML: :mod:`scorecard.render.html` (Jinja template ``templates/page.html.j2``).
 - PDF: :mod:`scorecard.render.pdf` (Typst template ``templates/scorecard.typ``).
-- Assets: ``assets/site.css`` (from ``scorecard/assets``) and ``assets/plotly.min.js`` (from
-  the installed plotly package, only when a page has a chart) are copied once into
+- Assets: ``assets/site.css`` and ``assets/favicon.svg`` (from ``scorecard/assets``), and
+  ``assets/charts.js`` with ``assets/plotly.min.js`` (from the installed plotly package; only
+  when a page has a chart, loaded on demand) are copied once into
   ``output_dir/assets/`` and only rewritten when their content differs.
 - Pages are rendered on a small thread pool (``jobs``, else ``$RENDER_JOBS``, else
   min(4, CPUs)); pandoc runs as a subprocess, Typst gets one compiler per thread (a
@@ -30,6 +31,7 @@ from .pdf import compile_pdf, page_typst
 from .project import Site, read_site
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SITE_ASSETS = ("site.css", "favicon.svg")  # every site gets these; charts.js with plotly.min.js
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class BuiltinRenderer:
         html_s = pdf_s = 0.0
         if page.html:
             text = page_html(doc, site, rel.with_suffix(".html"), rel.with_suffix(".pdf").name if page.pdf else None, where)
-            plotly = "/assets/plotly.min.js" in text
+            # plotly.js is needed by pages that load it at once and by those with on-demand charts
+            plotly = "/assets/plotly.min.js" in text or "/assets/charts.js" in text
             out = output_dir / rel.with_suffix(".html")
             _write(out, text.encode("utf-8"))
             written.append(out)
@@ -140,11 +143,13 @@ class BuiltinRenderer:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
         if any(p.html for _, _, p in jobs):
-            css = output_dir / "assets" / "site.css"
-            if write_if_changed(css, (ASSETS / "site.css").read_bytes()):
-                written.append(css)
+            for name in SITE_ASSETS:
+                path = output_dir / "assets" / name
+                if write_if_changed(path, (ASSETS / name).read_bytes()):
+                    written.append(path)
         if needs_plotly:
-            js = output_dir / "assets" / "plotly.min.js"
-            if write_if_changed(js, plotly_js_path().read_bytes()):
-                written.append(js)
+            for name, source in (("charts.js", ASSETS / "charts.js"), ("plotly.min.js", plotly_js_path())):
+                path = output_dir / "assets" / name
+                if write_if_changed(path, source.read_bytes()):
+                    written.append(path)
         return written

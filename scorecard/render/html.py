@@ -1,7 +1,12 @@
 """One HTML page per document: our own Jinja template (offline, no CDN), outputs only.
 
-Per output the first available of: ``text/html``, ``application/vnd.plotly.v1+json`` (drawn
-with the site's plotly.js), ``image/svg+xml``, ``image/png``/``image/jpeg``, ``text/markdown``,
+A chart bundle from :func:`scorecard.display.chart_bundle` (plotly div + static SVG) becomes a
+figure showing the SVG as an image with the chart's text name as its alternative text, and the
+plotly div kept in a ``<template>``: ``assets/charts.js`` (deferred) loads plotly.js only when
+the reader asks for the interactive chart, so a page with charts stays light on first view.
+
+Otherwise, per output the first available of: ``text/html``, ``application/vnd.plotly.v1+json``
+(drawn with the site's plotly.js), ``image/svg+xml``, ``image/png``/``image/jpeg``, ``text/markdown``,
 ``text/plain``. Markdown (cells and outputs) goes through pandoc; links to ``.qmd``/
 ``.ipynb``/``.md`` pages become ``.html`` as in Quarto.
 """
@@ -23,6 +28,9 @@ from .project import Site, output_href
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
 _PLOTLY_MARK = "Plotly.newPlot"
+_LIVE_MARK = 'class="chart-live"'
+_CHART_DIV = re.compile(r'\A<div class="chart" data-chart="([^"]*)">')
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)(?:px)?"[^>]*?\bheight="([\d.]+)(?:px)?"', re.DOTALL)
 
 
 @functools.cache
@@ -66,11 +74,38 @@ def _plotly_div(spec: dict, div_id: str) -> str:
     )
 
 
+def chart_alt(data: dict) -> str:
+    """A chart's text name: its ``text/plain`` (``[chart: title]`` keeps only the title)."""
+    text = str(data.get("text/plain", "")).strip()
+    m = re.fullmatch(r"\[chart: (.*)\]", text, re.DOTALL)
+    return (m.group(1) if m else text) or "chart"
+
+
+def _static_chart(d: dict) -> str | None:
+    """A chart bundle as a static image with the interactive chart on demand (None if ``d`` is
+    not one)."""
+    m = _CHART_DIV.match(d["text/html"])
+    svg = d.get("image/svg+xml")
+    if not m or not isinstance(svg, str):
+        return None
+    size = _SVG_SIZE.search(svg[:2000])
+    dims = f' width="{round(float(size.group(1)))}" height="{round(float(size.group(2)))}"' if size else ""
+    alt = html.escape(chart_alt(d), quote=True)
+    live = d["text/html"]
+    return (f'<figure class="chart chart-static" data-chart="{m.group(1)}">'
+            f'<img class="chart-image" alt="{alt}"{dims} src="{_data_uri("image/svg+xml", svg, False)}">'
+            f'<button type="button" class="chart-live-button" hidden>Interactive chart</button>'
+            f'<template class="chart-live">{live}</template></figure>')
+
+
 def output_html(out: Output, div_id: str) -> str | Markdown | None:
     """The HTML for one output (a Markdown block for text/markdown), None to skip."""
     d = out.data
     alt = html.escape(str(d.get("text/plain", ""))[:200])
     if isinstance(d.get("text/html"), str):
+        static = _static_chart(d)
+        if static is not None:
+            return static
         return d["text/html"]
     if isinstance(d.get("application/vnd.plotly.v1+json"), dict):
         return _plotly_div(d["application/vnd.plotly.v1+json"], div_id)
@@ -87,10 +122,10 @@ def output_html(out: Output, div_id: str) -> str | Markdown | None:
     return None
 
 
-def body_html(doc: Document, where: str) -> tuple[str, bool]:
-    """The page body and whether it needs plotly.js."""
+def body_html(doc: Document, where: str) -> tuple[str, bool, bool]:
+    """The page body, whether it needs plotly.js at once, and whether it has on-demand charts."""
     parts: list[str] = []
-    plotly = False
+    plotly = charts = False
     for i, block in enumerate(doc.blocks):
         item = block if isinstance(block, Markdown) else output_html(block, f"output-plot-{i}")
         if item is None:
@@ -98,11 +133,14 @@ def body_html(doc: Document, where: str) -> tuple[str, bool]:
         if isinstance(item, Markdown):
             parts.append("\n\n" + item.text + "\n\n")
         else:
-            plotly = plotly or _PLOTLY_MARK in item
+            if _LIVE_MARK in item:
+                charts = True
+            else:
+                plotly = plotly or _PLOTLY_MARK in item
             parts.append(raw_block(f'<div class="cell-output">\n{item}\n</div>', "html"))
     markdown = "".join(parts)
     if not markdown.strip():
-        return "", False
+        return "", False, False
     body = convert(markdown, "html5", where)
 
     def fix(m: re.Match) -> str:
@@ -111,12 +149,34 @@ def body_html(doc: Document, where: str) -> tuple[str, bool]:
             return m.group(0)
         return m.group(1) + html.escape(output_href(href)) + m.group(3)
 
-    return _HREF.sub(fix, body), plotly
+    return _HREF.sub(fix, body), plotly, charts
+
+
+_MD_MARKUP = re.compile(r"[*_`#>\\]|\[|\]\([^)]*\)|<[^>]*>")
+
+
+def page_description(doc: Document, site: Site) -> str:
+    """A meta description when the page sets none: its title, then the paragraph of text under
+    it, else the list of its sections (the ``##`` headings)."""
+    intro, sections = "", []
+    for block in doc.blocks:
+        text = block.text if isinstance(block, Markdown) else block.data.get("text/markdown")
+        for para in re.split(r"\n\s*\n", text or ""):
+            para = para.strip()
+            if para.startswith("## "):
+                sections.append(" ".join(_MD_MARKUP.sub("", para[3:]).split()))
+            elif not intro and not sections and para and not para.startswith(("#", "<", "-", "|", "*", ":::")):
+                intro = " ".join(_MD_MARKUP.sub("", para).split())
+    title = doc.title or site.title or ""
+    text = f"{title}. {intro}" if intro else f"{title}: {', '.join(sections)}." if sections else title
+    if site.title and site.title not in text:
+        text = f"{text} ({site.title})" if sections or not intro else text
+    return text if len(text) <= 200 else text[:199].rsplit(" ", 1)[0] + "…"
 
 
 def page_html(doc: Document, site: Site, rel_html: PurePosixPath, pdf_name: str | None, where: str) -> str:
     """The complete HTML page for ``doc`` written at ``rel_html`` (relative to the site root)."""
-    body, plotly = body_html(doc, where)
+    body, plotly, charts = body_html(doc, where)
     root = root_of(rel_html)
     pdf_top = bool(pdf_name)
     if pdf_name and not doc.title_from_meta and "</h1>" in body:
@@ -141,12 +201,13 @@ def page_html(doc: Document, site: Site, rel_html: PurePosixPath, pdf_name: str 
         title_block=doc.title_from_meta,
         subtitle=doc.subtitle,
         date=doc.date,
-        description=doc.description,
+        description=doc.description or page_description(doc, site),
         root=root,
         page_path=rel_html.with_suffix("").as_posix(),
         pdf_href=pdf_name,
         pdf_top=pdf_top,
         plotly=plotly,
+        charts=charts,
         body=body,
         link=link,
         is_current=is_current,

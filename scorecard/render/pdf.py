@@ -6,7 +6,8 @@ other output passed as a raw Typst block). Per output the first available of:
 
 - ``text/x-typst``: raw Typst from :mod:`scorecard.display` (tables, KPI cards);
 - ``image/svg+xml`` (vector charts), ``image/png``/``image/jpeg``: written beside the ``.typ``
-  and placed with ``sc-image`` (natural size, at most the text width);
+  and placed with ``sc-image`` (natural size, at most the text width), with the output's
+  ``text/plain`` (a chart's text name) as alternative text;
 - ``text/markdown``;
 - ``text/plain``: a raw block through ``typst_str`` (escaped, cannot inject Typst).
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from ..display import typst_str
 from . import RenderError
 from .document import Document, Markdown, Output
-from .html import TEMPLATES
+from .html import TEMPLATES, chart_alt
 from .pandoc import convert, raw_block
 from .project import Site
 
@@ -37,6 +38,9 @@ TYPST_TEMPLATE = TEMPLATES / "scorecard.typ"
 _local = threading.local()
 _SVG_SIZE = re.compile(r"<svg\b[^>]*?\bwidth=\"([\d.]+)(px)?\"", re.DOTALL)
 _LANG = re.compile(r"[a-z]{2,3}")
+# Typst checks the PDF/UA-1 rules while exporting (tagged structure, a title shown by viewers,
+# alternative text on every figure, document language) and fails the render if one is broken.
+PDF_STANDARDS = ["ua-1"]
 
 
 def _compiler():
@@ -62,7 +66,7 @@ def _natural_width_pt(mime: str, raw: bytes) -> float:
 _EXT = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
 
 
-def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Markdown | None:
+def output_typst(out: Output, index: int, files: dict[str, bytes], prefix: str = "") -> str | Markdown | None:
     """Typst for one output (Markdown for text/markdown); image bytes are added to ``files``."""
     d = out.data
     if isinstance(d.get("text/x-typst"), str):
@@ -70,9 +74,10 @@ def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Mark
     for mime, ext in _EXT.items():
         if isinstance(d.get(mime), str):
             raw = d[mime].encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(d[mime])
-            name = f"output-{index:04d}.{ext}"
+            name = f"{prefix}output-{index:04d}.{ext}"
             files[name] = raw
-            return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt)\n"
+            alt = chart_alt(d)  # every figure carries alternative text (PDF/UA)
+            return f"#sc-image({typst_str(name)}, {_natural_width_pt(mime, raw)}pt, alt: {typst_str(alt)})\n"
     if isinstance(d.get("text/markdown"), str):
         return Markdown(d["text/markdown"])
     if isinstance(d.get("text/plain"), str) and d["text/plain"].strip():
@@ -84,12 +89,13 @@ def output_typst(out: Output, index: int, files: dict[str, bytes]) -> str | Mark
     return None
 
 
-def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, bytes]]:
-    """The Typst source of the page and the files (images) it needs."""
+def page_body(doc: Document, where: str, prefix: str = "") -> tuple[str, dict[str, bytes]]:
+    """The Typst body of the page (no template call) and the files (images) it needs; file
+    names start with ``prefix`` so that several pages can share one folder (the period pack)."""
     files: dict[str, bytes] = {}
     parts: list[str] = []
     for i, block in enumerate(doc.blocks):
-        item = block if isinstance(block, Markdown) else output_typst(block, i, files)
+        item = block if isinstance(block, Markdown) else output_typst(block, i, files, prefix)
         if item is None:
             continue
         if isinstance(item, Markdown):
@@ -97,24 +103,36 @@ def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, by
         else:
             parts.append(raw_block(item, "typst"))
     markdown = "".join(parts)
-    body = convert(markdown, "typst", where) if markdown.strip() else ""
+    return (convert(markdown, "typst", where) if markdown.strip() else ""), files
+
+
+def template_args(site: Site, title: str, title_block: bool, subtitle: str | None = None,
+                  date: str | None = None) -> str:
+    """The arguments of ``scorecard.with(..)`` in ``templates/scorecard.typ``."""
     margin = ", ".join(f"{k}: {v}" for k, v in site.margin.items())  # validated lengths
     lang = site.lang.split("-")[0].lower()
     args = [
-        f"title: {typst_str(doc.title or '')}",
-        f"title-block: {'true' if doc.title_from_meta else 'false'}",
+        f"title: {typst_str(title)}",
+        f"title-block: {'true' if title_block else 'false'}",
         f"site: {typst_str(site.title) if site.title else 'none'}",
         f"paper: {typst_str(site.paper)}",
         f"margin: ({margin},)",
         f"lang: {typst_str(lang if _LANG.fullmatch(lang) else 'en')}",
     ]
-    if doc.subtitle:
-        args.append(f"subtitle: {typst_str(doc.subtitle)}")
-    if doc.date:
-        args.append(f"date: {typst_str(doc.date)}")
+    if subtitle:
+        args.append(f"subtitle: {typst_str(subtitle)}")
+    if date:
+        args.append(f"date: {typst_str(date)}")
+    return ", ".join(args)
+
+
+def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, bytes]]:
+    """The Typst source of the page and the files (images) it needs."""
+    body, files = page_body(doc, where)
+    args = template_args(site, doc.title or "", doc.title_from_meta, doc.subtitle, doc.date)
     source = (
         '#import "scorecard.typ": *\n'
-        f"#show: scorecard.with({', '.join(args)})\n\n"
+        f"#show: scorecard.with({args})\n\n"
         f"{body}"
     )
     return source, files
@@ -130,6 +148,6 @@ def compile_pdf(source: str, files: dict[str, bytes], where: str) -> bytes:
         main = root / "main.typ"
         main.write_text(source, encoding="utf-8")
         try:
-            return _compiler().compile(input=str(main), root=str(root), format="pdf")
+            return _compiler().compile(input=str(main), root=str(root), format="pdf", pdf_standards=PDF_STANDARDS)
         except Exception as exc:  # typst raises RuntimeError / TypstError with the diagnostics
             raise RenderError(f"{where}: Typst could not compile the PDF: {exc}") from exc

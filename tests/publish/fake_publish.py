@@ -51,6 +51,7 @@ def install_fakes(no_swap: bool = False, setattr=setattr) -> None:
 
     setattr(publishing, "execute", fake_execute)
     setattr(render, "get_renderer", lambda name=None: FakeRenderer())
+    setattr(publishing, "write_packs", lambda *args, **kwargs: [])  # the pack renders real notebooks
     if no_swap:
         setattr(site, "_exchange", refuse_swap)
 

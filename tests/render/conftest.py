@@ -103,3 +103,4 @@ def make_notebook(path: Path, chart_bundle_: dict, *, unit: str = "EMEA Paris", 
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
+

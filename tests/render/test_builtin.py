@@ -12,6 +12,8 @@ from scorecard.display import chart_id, md_escape, table_bundle
 from scorecard.render import Page, RenderError
 from scorecard.render.builtin import BuiltinRenderer, plotly_js_path
 
+from pdf_structure import pdf_figures, pdf_is_ua1
+
 from .conftest import HOSTILE, PROJECT_FILE, make_notebook, needs_poppler, output, pdf_info, pdf_text, squash
 
 UNIT_PAGE = Path("2026-10/r1/units/emea-paris.ipynb")
@@ -45,6 +47,8 @@ def test_writes_pages_pdf_and_assets_once(site):
         out / UNIT_PAGE.with_suffix(".pdf"),
         out / "index.html",
         out / "assets" / "site.css",
+        out / "assets" / "favicon.svg",
+        out / "assets" / "charts.js",
         out / "assets" / "plotly.min.js",
     ]
     assert (out / "assets" / "plotly.min.js").read_bytes() == plotly_js_path().read_bytes()
@@ -54,13 +58,20 @@ def test_writes_pages_pdf_and_assets_once(site):
 
 def test_unit_page_html(site, chart):
     h = unit_html(site)
-    # chart: the plotly div, plotly.js from the site assets by a relative path
-    assert f'id="{chart_id("trend-csat")}"' in h and "Plotly.newPlot" in h
-    assert '<script src="../../../assets/plotly.min.js"></script>' in h
-    assert h.count("plotly.min.js") == 1 and "cdn" not in h.lower()
+    # chart: the static SVG as an image named by its alt text; the plotly div in a template that
+    # charts.js (deferred) draws with the site's plotly.js on demand, found by a relative path
+    figure = re.search(r'<figure class="chart chart-static" data-chart="trend-csat">(.*?)</figure>', h, re.DOTALL)
+    assert figure, "no static chart figure"
+    assert re.search(r'<img class="chart-image" alt="CSAT trend" width="\d+" height="\d+" src="data:image/svg\+xml;base64,PHN2Zy', figure.group(1))
+    live = re.search(r'<template class="chart-live">(.*?)</template>', figure.group(1), re.DOTALL).group(1)
+    assert f'id="{chart_id("trend-csat")}"' in live and "Plotly.newPlot" in live
+    assert '<script src="../../../assets/charts.js" defer></script>' in h
+    assert "plotly.min.js" not in h and "cdn" not in h.lower()
+    assert '<link rel="icon" href="../../../assets/favicon.svg" type="image/svg+xml">' in h
+    assert re.search(r'<meta name="description" content="[^"]{20,}">', h)
     # site chrome
     assert '<link rel="stylesheet" href="../../../assets/site.css">' in h
-    assert '<script src="../../../assets/nav.js"></script>' in h
+    assert '<script src="../../../assets/nav.js" defer></script>' in h
     assert '<nav id="period-nav" aria-label="Periods"></nav>' in h
     assert '<a href="../../../history.html">' in h
     assert 'data-root="../../.." data-page="2026-10/r1/units/emea-paris"' in h
@@ -111,6 +122,15 @@ def test_pdf_is_a4_with_table_and_statuses(site):
     assert "CSAT trend" in text
 
 
+def test_pdf_is_pdf_ua_with_alt_text_on_every_figure(site):
+    """Typst's PDF/UA-1 export: tagged, the title shown by viewers, every figure with alternative
+    text saying what it shows."""
+    pdf = site["out"] / UNIT_PAGE.with_suffix(".pdf")
+    assert pdf_is_ua1(pdf) and b"/DisplayDocTitle true" in pdf.read_bytes()
+    figures = pdf_figures(pdf)
+    assert figures == ["CSAT trend"]
+
+
 def test_rerender_is_byte_identical(site, tmp_path):
     out2 = tmp_path / "again"
     BuiltinRenderer(jobs=1).render(PROJECT_FILE, site["src"], [Page(UNIT_PAGE, pdf=True), Page(Path("index.md"))], out2)
@@ -148,8 +168,8 @@ def test_hostile_data_is_shown_not_executed(tmp_path, chart):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in h and "&lt;script&gt;alert(2)&lt;/script&gt;" in h
     # every <script> in the page is ours: plotly.js, the chart's newPlot, nav.js
     scripts = re.findall(r"<script\b[^>]*>", h)
-    assert all(s in ('<script src="./assets/plotly.min.js">', "<script>", '<script type="text/javascript">',
-                     '<script src="./assets/nav.js">') for s in scripts), scripts
+    assert all(s in ('<script src="./assets/charts.js" defer>', "<script>", '<script type="text/javascript">',
+                     '<script src="./assets/nav.js" defer>') for s in scripts), scripts
     text = squash(pdf_text(out / "bad.pdf"))
     for h_ in HOSTILE:
         assert f"MD: {squash(h_)}" in text and f"OUT: {squash(h_)}" in text

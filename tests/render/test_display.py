@@ -152,3 +152,18 @@ def test_empty_tables_compile(tmp_path):
     for b in (table_bundle([]), table_bundle([], [Col("a"), Col("s", kind="status")], caption="Empty #x")):
         _compile(tmp_path, b["text/x-typst"])
         assert b["text/plain"]
+
+
+def test_sparklines_carry_their_text_name_in_html_and_typst():
+    rows = [{"kpi": "CSAT <b>", "trend": [80.0, None, 70.25, 90.0], "label": "CSAT <b>: from 80 to 90"},
+            {"kpi": "NPS", "trend": [1, 2, 3]}]
+    bundle = table_bundle(rows, [Col("kpi"), Col("trend", kind="spark", fmt="{:.1f}", label_key="label")])
+    html_ = bundle["text/html"]
+    assert 'role="img" aria-label="CSAT &lt;b&gt;: from 80 to 90"><title>CSAT &lt;b&gt;: from 80 to 90</title>' in html_
+    # without a label: a sentence from the numbers, formatted with the column's fmt
+    assert ('aria-label="trend over the last 3 periods: from 1.0 to 3.0, lowest 1.0, highest 3.0"' in html_)
+    typst = bundle["text/x-typst"]
+    assert 'alt: "CSAT <b>: from 80 to 90"' in typst
+    assert 'alt: "trend over the last 3 periods: from 1.0 to 3.0, lowest 1.0, highest 3.0"' in typst
+    # a wide table's wrapper can be reached by keyboard and is named
+    assert '<div class="table-wrap" tabindex="0" role="group" aria-label="Table: kpi, trend">' in html_

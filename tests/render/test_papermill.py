@@ -32,7 +32,7 @@ def test_papermill_then_render(tmp_path):
 
     BuiltinRenderer().render(PROJECT_FILE, src, [Page(target, pdf=True)], out)
     html = (out / "2026-10/r1/units/emea-paris.html").read_text(encoding="utf-8")
-    assert f'id="{chart_id("trend-csat")}"' in html and "../../../assets/plotly.min.js" in html
+    assert f'id="{chart_id("trend-csat")}"' in html and "../../../assets/charts.js" in html
     assert "EMEA &lt;Paris&gt;" in html and "HIDDEN OUTPUT" not in html
     pdf = out / "2026-10/r1/units/emea-paris.pdf"
     assert "(A4)" in pdf_info(pdf)["Page size"]
