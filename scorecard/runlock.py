@@ -50,13 +50,14 @@ def _holder(fd: int) -> str:
     for _ in range(20):
         text = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
         pid = text.split("pid ", 1)[1].split()[0].strip(",") if "pid " in text else ""
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             return text
         time.sleep(0.05)
     return text or "holder unknown"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal exists too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -31,7 +31,7 @@ from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
 from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
                       table_files)
-from .runlock import run_lock, state_dir_for
+from .runlock import pid_alive, run_lock, state_dir_for
 from .progress import event
 from .scoring import compute_scores
 from .setaside import check_set_aside
@@ -358,18 +358,8 @@ def _remove_dead_builds(database: Path) -> None:
     """The half-written database of a killed build (its pid gone) is removed by the next build."""
     for leftover in database.parent.glob(f".{database.name}.building-*"):
         pid = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(path: Path) -> None:

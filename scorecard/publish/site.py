@@ -36,6 +36,7 @@ from pathlib import Path
 
 from .. import faults
 from ..errors import PublishError
+from ..runlock import pid_alive
 from .manifest import MANIFEST
 
 JOURNAL = "journal.json"
@@ -100,7 +101,7 @@ def _legacy_leftovers(site: Path, say: Say) -> None:
         beside = sorted(site.parent.glob(f".{site.name}.*-*")) if site.parent.is_dir() else []
         for path in beside:
             kind, _, pid = path.name.removeprefix(f".{site.name}.").rpartition("-")
-            if kind not in ("staging", "old") or not pid.isdigit() or _alive(int(pid)):
+            if kind not in ("staging", "old") or not pid.isdigit() or pid_alive(int(pid)):
                 continue
             if kind == "old" and (path / MANIFEST).is_file() and not (site / MANIFEST).is_file():
                 if site.is_dir() and not any(site.iterdir()):
@@ -111,16 +112,6 @@ def _legacy_leftovers(site: Path, say: Say) -> None:
                 _rmtree(path)
     except OSError:
         pass   # a parent we may not write: nothing of ours can be there
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------- staging
