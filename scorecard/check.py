@@ -20,29 +20,9 @@ from .config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT
 from .configsource import ChosenConfig
 from .contract import TABLES
 from .loading import find_sources, table_files
+from .needs import NEEDS, SECOND_TABLE, Need, withheld_kpis
 from .warehouse import build
 
-# What each KPI needs besides its table: (table, condition on the clean table's rows, what is
-# missing when no row meets it). sla_frt also needs sla_policies (SECOND_TABLE).
-NEEDS: dict[str, tuple[str, str, str]] = {
-    "csat": ("survey_responses", "survey = 'csat'", "no valid CSAT responses (survey = csat)"),
-    "nps": ("survey_responses", "survey = 'nps'", "no valid NPS responses (survey = nps)"),
-    "ces": ("survey_responses", "survey = 'ces'", "no valid CES responses (survey = ces)"),
-    "retention": ("customers", "true", "no valid customers"),
-    "fcr": ("interactions", "resolved_at IS NOT NULL AND contacts_to_resolve IS NOT NULL",
-            "column resolved_at or contacts_to_resolve missing or empty"),
-    "frt_median": ("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty"),
-    "resolution_median": ("interactions", "resolved_at IS NOT NULL", "column resolved_at missing or empty"),
-    "sla_frt": ("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty"),
-    "reopen_rate": ("interactions", "resolved_at IS NOT NULL AND reopened IS NOT NULL",
-                    "column reopened missing or empty"),
-    "aht": ("interactions", "handle_time_s IS NOT NULL", "column handle_time_s missing or empty"),
-    "qa_score": ("qa_reviews", "true", "no valid QA reviews"),
-    "volume": ("interactions", "true", "no valid interactions"),
-    "cost_per_contact": ("costs", "true", "no valid costs"),
-    "enps": ("employee_pulse", "true", "no valid pulse responses"),
-}
-SECOND_TABLE = {"sla_frt": "sla_policies"}
 EXAMPLES = 2   # example rows shown per table and reason
 
 
@@ -159,15 +139,18 @@ def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
 
 def _kpis(con: duckdb.DuckDBPyConnection, kpi_ids: list[str], sources: dict) -> tuple[list[str], list[tuple[str, str]]]:
     measured = {k for (k,) in con.execute("SELECT DISTINCT kpi_id FROM measures WHERE n > 0").fetchall()}
+    withheld = withheld_kpis(con)
     computable, missing = [], []
     for kpi in kpi_ids:
         if kpi in measured:
             computable.append(kpi)
             continue
-        table, condition, what = NEEDS.get(kpi, ("interactions", "true", "no data"))
+        table, condition, what, _columns = NEEDS.get(kpi, Need("interactions", "true", "no data"))
         tables = [table] + ([SECOND_TABLE[kpi]] if kpi in SECOND_TABLE else [])
         absent = [t for t in tables if t not in sources]
-        if absent:
+        if kpi in withheld:
+            why = withheld[kpi]
+        elif absent:
             why = "; ".join(f"table {t} missing (no {t}.csv)" for t in absent)
         elif con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
             why = f"every row of {sources[table].path.name} was set aside"

@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import duckdb
 
+from .needs import withheld_kpis
+
 # Periods: every month from the first interaction to the cut-off, complete once the cut-off
 # reaches the first day of the next month.
 PERIODS_SQL = """
@@ -379,6 +381,16 @@ def compute_kpi_rows(con: duckdb.DuckDBPyConnection, cutoff, table: str, groupin
     con.execute(kpi_rows_sql(table, grouping, kpi_ids, temp))
     for name in rolled:
         con.execute(f"DROP TABLE rolled_{name}")
+    withhold(con, table)
+
+
+def withhold(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """No data for the KPIs needing a column the help-desk export lacks (needs.py): computed from
+    its empty cells they would be wrong numbers, e.g. every interaction unanswered (sla_frt 0 %)."""
+    withheld = sorted(withheld_kpis(con))
+    if withheld:
+        con.execute(f"UPDATE {table} SET value = NULL, n = 0, ci_low = NULL, ci_high = NULL, x_sum = NULL, "
+                    f"x_sumsq = NULL WHERE kpi_id IN ({', '.join(repr(k) for k in withheld)})")
 
 
 def compute_measures(con: duckdb.DuckDBPyConnection, cutoff) -> None:
