@@ -19,6 +19,7 @@ import duckdb
 from .config import TableSettings
 from .contract import TABLES, Table
 from .errors import ConfigError, InputError
+from .needs import ABSENT_DDL
 from .presets import Preset, check_preset, derived_sql, values_sql
 from .sources import Reader, SourceFile, find_sources, skipped  # noqa: F401  (re-exported)
 
@@ -53,7 +54,7 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
     """Contract column → source column, matching names case-insensitively after the config's renames.
 
     `derived` names contract columns a preset computes (contract column → what it is computed from):
-    they count as present."""
+    they count as present; the columns the preset's product does not export (`absent`) are not required."""
     renamed: dict[str, str] = {}  # contract name -> source column
     lowered_mapping = {k.strip().lower(): v.strip().lower() for k, v in mapping.items()}
     for source in found:
@@ -71,7 +72,9 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
             f"{file}: the column mapping renames to {sorted(unknown_targets)}, which are not columns of "
             f"{table.name} ({', '.join(table.column_names)})"
         )
-    missing = [c.name for c in table.columns if c.required and c.name not in renamed and c.name not in (derived or {})]
+    not_exported = set(preset.absent) if preset is not None else set()
+    missing = [c.name for c in table.columns if c.required and c.name not in renamed
+               and c.name not in (derived or {}) and c.name not in not_exported]
     if missing:
         if preset is not None:
             expected = {v: k for k, v in preset.columns.items()}
@@ -139,8 +142,9 @@ def _has_decimal_commas(con: duckdb.DuckDBPyConnection, scan: str, columns: list
 
 
 def _select(con: duckdb.DuckDBPyConnection, table: Table, scan: str, found: list[str], mapping: dict[str, str] | str,
-            settings: TableSettings, reader: Reader) -> str:
-    """The SELECT list turning the file's columns into the contract's, as text."""
+            settings: TableSettings, reader: Reader) -> tuple[str, list[str]]:
+    """The SELECT list turning the file's columns into the contract's, as text, and the columns the
+    preset's product does not export that the file indeed lacks (they load empty)."""
     preset = check_preset(mapping, table.name) if isinstance(mapping, str) else None
     renames = preset.columns if preset else mapping
     derived = {c: str(spec) for c, spec in (preset.derive if preset else {}).items()}
@@ -170,7 +174,9 @@ def _select(con: duckdb.DuckDBPyConnection, table: Table, scan: str, found: list
         expr = derived_sql(preset.derive[c], sql, found_lower)
         if expr is not None:
             sql[c] = values_sql(expr, preset.values[c]) if c in preset.values else expr
-    return ", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names)
+    lacking = [c for c in (preset.absent if preset else ()) if c not in sql]
+    return (", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names),
+            lacking)
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[str, str] | str,
@@ -178,7 +184,8 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
     """Create raw_<table>: the contract's columns as text, in the file's row order.
 
     `mapping` renames source columns, or names a help-desk preset; `settings` says how to read the
-    file when detection does not fit (encoding, delimiter, decimal, sheet, timestamp format)."""
+    file when detection does not fit (encoding, delimiter, decimal, sheet, timestamp format). The
+    columns the preset's product does not export, and the file lacks, are recorded in absent_columns."""
     table = TABLES[source.table]
     settings = settings or TableSettings()
     if isinstance(mapping, str):
@@ -195,7 +202,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
                 try:
                     scan = reader.scan() if error is None else reader.retry(error)
                     found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-                    select = _select(con, table, scan, found, mapping, settings, reader)
+                    select, lacking = _select(con, table, scan, found, mapping, settings, reader)
                     # The table's rowid follows insertion order, which DuckDB keeps equal to the file's
                     # row order: validation reports rowid + 1 as the data row.
                     con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
@@ -206,6 +213,10 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
                     error = exc  # the reader tries the next way of reading, or says why it cannot
         finally:
             reader.close()
+    con.execute(ABSENT_DDL)
+    con.execute("DELETE FROM absent_columns WHERE table_name = ?", [table.name])
+    for column in lacking:   # only ever a preset's columns
+        con.execute("INSERT INTO absent_columns VALUES (?, ?, ?)", [table.name, column, check_preset(mapping, table.name).name])
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
 
 

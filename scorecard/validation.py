@@ -13,6 +13,7 @@ import duckdb
 
 from .contract import ACTION_STATUSES, DEFAULT_WINDOW_MONTHS, SURVEY_RANGES
 from .errors import InputError
+from .needs import absent_columns
 
 QUARANTINE_DDL = """
 CREATE OR REPLACE TABLE quarantine (
@@ -153,6 +154,8 @@ def _unknown_unit(alias: str = "u") -> str:
 
 
 def validate_interactions(con: duckdb.DuckDBPyConnection) -> None:
+    # a contact count the export does not have is not a fault of each resolved row
+    exported = ("interactions", "contacts_to_resolve") not in absent_columns(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE parsed_interactions AS
         SELECT rowid + 1 AS _row, *,
@@ -177,7 +180,8 @@ def validate_interactions(con: duckdb.DuckDBPyConnection) -> None:
         Rule("t_resolved < t_created", "resolved before created", "resolved_at"),
         Rule(f"{_bad('contacts_to_resolve', 'n_contacts')} OR n_contacts < 1 OR n_contacts <> floor(n_contacts)",
              "contacts_to_resolve is not an integer ≥ 1", "contacts_to_resolve"),
-        Rule("t_resolved IS NOT NULL AND n_contacts IS NULL", "resolved without contacts_to_resolve", "''"),
+        Rule(f"t_resolved IS NOT NULL AND n_contacts IS NULL AND {exported}", "resolved without contacts_to_resolve",
+             "''"),
         Rule(_bad("reopened", "b_reopened"), "invalid reopened (expected true/false, 1/0, yes/no)", "reopened"),
         Rule(_bad("handle_time_s", "n_handle"), "invalid handle_time_s", "handle_time_s"),
         Rule("n_handle < 0", "negative handle_time_s", "handle_time_s"),

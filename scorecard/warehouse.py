@@ -29,6 +29,7 @@ from .errors import ConfigError, InputError, ScorecardError
 from .commentary import compute_commentary
 from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
+from .needs import ABSENT_DDL
 from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
                       table_files)
 from .runlock import pid_alive, run_lock, state_dir_for
@@ -252,6 +253,7 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
         con = duckdb.connect(str(staging))
         try:
             _session(con, config)
+            con.execute(ABSENT_DDL)   # filled by load_raw: columns a preset's export lacks
             benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
             notes: list[str] = []  # files that look like a table but are not read
             read: dict[str, int] = {}

@@ -2,8 +2,9 @@
 the column names of that product's standard export onto the data contract.
 
 A preset holds data only: `columns` (export column -> contract column), `derive` (a contract column
-computed from export columns by one of a few named operations) and `values` (export spellings ->
-contract spellings). The operations are implemented here, in SQL over the raw text.
+computed from export columns by one of a few named operations), `values` (export spellings ->
+contract spellings) and `absent` (contract columns the product does not export: not required, they
+load empty, and the KPIs computed from them are published as no data). The operations are implemented here, in SQL over the raw text.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ class Preset:
     columns: dict[str, str]                       # export column -> contract column
     derive: dict[str, dict] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()                  # contract columns the product does not export
 
     def sources(self) -> set[str]:
-        """Every export column the preset reads (lower case)."""
-        names = {c.lower() for c in self.columns}
+        """Every export column the preset reads (lower case), but for the ones its product does not
+        export (a column a user may add to it)."""
+        names = {c.lower() for c, target in self.columns.items() if target not in self.absent}
         for spec in self.derive.values():
             names |= {str(v).lower() for k, v in spec.items() if k != "after"}
         return names
@@ -48,7 +51,8 @@ def presets() -> dict[str, Preset]:
                                  columns={str(k): str(v) for k, v in data["columns"].items()},
                                  derive=data.get("derive") or {},
                                  values={c: {str(k).lower(): str(v) for k, v in m.items()}
-                                         for c, m in (data.get("values") or {}).items()})
+                                         for c, m in (data.get("values") or {}).items()},
+                                 absent=tuple(str(c) for c in data.get("absent") or ()))
     return found
 
 
@@ -121,4 +125,5 @@ def required_missing(preset: Preset, headers: list[str]) -> list[str]:
         if all(str(v).lower() in present for k, v in spec.items() if k != "after"):
             provided.add(target)
     provided |= {h for h in present if h in TABLES[preset.table].column_names}
+    provided |= set(preset.absent)
     return [c.name for c in TABLES[preset.table].columns if c.required and c.name not in provided]
