@@ -8,7 +8,11 @@ import pytest
 from scorecard.presets import check_preset, presets, required_missing
 from scorecard_fixtures import BERLIN, PARIS, assert_one_error_line
 
-# Each: header line as exported, two rows, extra settings, and what the first row must become.
+# Each: header line exactly as exported, two rows, extra settings, and what the first row must become.
+# Intercom, HubSpot and Salesforce export no contact count (Salesforce no first response either):
+# their presets declare those columns `absent`, and the KPIs computed from them are no data.
+WITHHELD = {"zendesk": set(), "freshdesk": set(), "intercom": {"fcr"}, "hubspot": {"fcr"},
+            "salesforce": {"fcr", "frt_median", "sla_frt"}}
 EXPORTS = {
     "zendesk": (
         "Summation column,Id,Requester,Requester id,Requester email,Submitter,Assignee,Group,Subject,Tags,Status,"
@@ -38,27 +42,26 @@ EXPORTS = {
     "intercom": (
         "Conversation ID,Conversation started at,Channel,Conversation state,Team currently assigned,"
         "Teammate currently assigned,Conversation first replied at,Conversation last closed at,"
-        "Conversation rating,Contacts to resolve",
-        [f"101,2026-01-05 10:00:00,Conversation,closed,{PARIS},Bo,2026-01-05 10:02:00,2026-01-05 14:00:00,5,1",
-         f"102,2026-01-06 09:00:00,Email,open,{BERLIN},Di,,,,"],
-        "", {"channel": "chat", "first_response_at": "2026-01-05 10:02:00", "contacts_to_resolve": 1,
+        "Conversation rating",
+        [f"101,2026-01-05 10:00:00,Conversation,closed,{PARIS},Bo,2026-01-05 10:02:00,2026-01-05 14:00:00,5",
+         f"102,2026-01-06 09:00:00,Email,open,{BERLIN},Di,,,"],
+        "", {"channel": "chat", "first_response_at": "2026-01-05 10:02:00", "contacts_to_resolve": None,
              "reopened": None, "agent_id": "Bo", "customer_id": None}),
     "salesforce": (
         "Case Number,Subject,Status,Priority,Case Origin,Case Owner,Case Owner Role,Account Name,Contact Name,"
-        "Date/Time Opened,Date/Time Closed,First Response,Contacts to resolve",
-        [f"00001001,Login,Closed,Medium,Phone,Bo,{PARIS},Acme,Ana,1/5/2026 10:00 AM,1/5/2026 2:00 PM,"
-         "1/5/2026 10:45 AM,2",
-         f"00001002,Bill,New,High,Web,Di,{BERLIN},Acme,Cy,1/6/2026 9:00 AM,,,"],
+        "Date/Time Opened,Date/Time Closed",
+        [f"00001001,Login,Closed,Medium,Phone,Bo,{PARIS},Acme,Ana,1/5/2026 10:00 AM,1/5/2026 2:00 PM",
+         f"00001002,Bill,New,High,Web,Di,{BERLIN},Acme,Cy,1/6/2026 9:00 AM,"],
         "tables:\n  interactions: {timestamp_format: '%m/%d/%Y %I:%M %p'}\n",
-        {"channel": "phone", "first_response_at": "2026-01-05 10:45:00", "contacts_to_resolve": 2,
+        {"channel": "phone", "first_response_at": None, "contacts_to_resolve": None,
          "reopened": None, "agent_id": "Bo", "customer_id": "Acme"}),
     "hubspot": (
         "Ticket ID,Ticket name,Pipeline,Ticket status,Create date,Close date,Priority,Source,Ticket owner,"
-        "HubSpot team,First agent email response date,Last activity date,Contacts to resolve",
+        "HubSpot team,First agent email response date,Last activity date",
         [f"101,Login,Support Pipeline,Closed,2026-01-05 10:00,2026-01-05 14:00,MEDIUM,Form,Bo,{PARIS},"
-         "2026-01-05 10:20,2026-01-05 14:00,1",
-         f"102,Bill,Support Pipeline,New,2026-01-06 09:00,,HIGH,Email,Di,{BERLIN},,,"],
-        "", {"channel": "web", "first_response_at": "2026-01-05 10:20:00", "contacts_to_resolve": 1,
+         "2026-01-05 10:20,2026-01-05 14:00",
+         f"102,Bill,Support Pipeline,New,2026-01-06 09:00,,HIGH,Email,Di,{BERLIN},,"],
+        "", {"channel": "web", "first_response_at": "2026-01-05 10:20:00", "contacts_to_resolve": None,
              "reopened": None, "agent_id": "Bo", "customer_id": None}),
 }
 
@@ -86,7 +89,16 @@ def test_a_product_export_loads_with_its_preset(inputs, cli, name):
     assert first["created_at"] == "2026-01-05 10:00:00" and first["resolved_at"] == "2026-01-05 14:00:00"
     assert {k: first[k] for k in expected} == expected
     assert got[1]["resolved_at"] is None and got[1]["first_response_at"] is None
-    assert Built(inputs.database, None).quarantine() == []
+    assert Built(inputs.database, None).quarantine() == []   # a resolved row needs no contact count it cannot have
+    measured = {r["kpi_id"]: r for r in Built(inputs.database, None).query(
+        "SELECT m.kpi_id, m.value, m.n, r.status FROM measures m JOIN results r USING (period, unit_id, kpi_id) "
+        "WHERE m.period = '2026-01' AND m.unit_id = ?", [PARIS])}
+    for kpi in WITHHELD[name]:
+        assert measured[kpi] == {"kpi_id": kpi, "value": None, "n": 0, "status": "no-data"}, name
+    computed = {"volume", "resolution_median"} | ({"frt_median"} - WITHHELD[name]) | ({"fcr"} - WITHHELD[name])
+    for kpi in computed:
+        assert measured[kpi]["n"] > 0 and measured[kpi]["value"] is not None, (name, kpi)
+    assert measured["resolution_median"]["value"] == pytest.approx(4.0)   # 10:00 -> 14:00, in hours
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))
@@ -120,3 +132,62 @@ def test_an_unknown_preset_is_a_configuration_error(inputs, cli):
     assert "unknown preset 'zendesc'" in err and "zendesk" in err
     with pytest.raises(ValueError, match="for table interactions, not costs"):
         check_preset("zendesk", "costs")
+
+
+def _salesforce_folder(inputs, *added: tuple[str, str, str]) -> None:
+    """The Salesforce export of EXPORTS (plus columns: name, first row, second row), an SLA policy
+    for phone and web, in an input folder."""
+    header, rows, _, _ = EXPORTS["salesforce"]
+    lines = [header + "".join(f",{a[0]}" for a in added)] + [
+        row + "".join(f",{a[i + 1]}" for a in added) for i, row in enumerate(rows)]
+    inputs.add("sla_policies", {"channel": "phone", "first_response_minutes": 60},
+               {"channel": "web", "first_response_minutes": 60})
+    inputs.write()
+    (inputs.dir / "interactions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (inputs.base / "scorecard.yml").write_text(
+        "columns:\n  interactions: salesforce\n" + EXPORTS["salesforce"][2], encoding="utf-8")
+
+
+def test_a_kpi_needing_an_absent_column_is_no_data_not_zero(inputs, cli):
+    from scorecard_fixtures import Built
+    # Paris's case looks unanswered and is long past its 60-minute SLA at the cut-off: sla_frt would
+    # be 0 % if the empty column were taken at its word (and fcr 0 %: no case has one contact)
+    _salesforce_folder(inputs)
+    code, _, err = cli("build", "--config", inputs.base / "scorecard.yml", "--data", inputs.dir,
+                       "--db", inputs.database)
+    assert code == 0, err
+    built = Built(inputs.database, None)
+    assert built.query("SELECT table_name, column_name, preset FROM absent_columns ORDER BY 2") == [
+        {"table_name": "interactions", "column_name": "contacts_to_resolve", "preset": "salesforce"},
+        {"table_name": "interactions", "column_name": "first_response_at", "preset": "salesforce"}]
+    rows = built.query("SELECT kpi_id, count(*) AS rows, count(value) AS values, sum(n) AS n, "
+                       "count(*) FILTER (status <> 'no-data') AS scored FROM results "
+                       "WHERE kpi_id IN ('fcr', 'sla_frt') GROUP BY 1 ORDER BY 1")
+    assert [(r["kpi_id"], r["values"], r["n"], r["scored"]) for r in rows] == [("fcr", 0, 0, 0), ("sla_frt", 0, 0, 0)]
+    assert all(r["rows"] > 0 for r in rows)
+    assert built.query("SELECT count(*) AS n FROM breakdowns WHERE kpi_id IN ('fcr', 'sla_frt', 'frt_median') "
+                       "AND value IS NOT NULL")[0]["n"] == 0
+
+
+def test_the_same_export_with_the_columns_added_computes_them(inputs, cli):
+    from scorecard_fixtures import Built
+    _salesforce_folder(inputs, ("First Response", "1/5/2026 10:45 AM", ""), ("Contacts to resolve", "1", ""))
+    code, _, err = cli("build", "--config", inputs.base / "scorecard.yml", "--data", inputs.dir,
+                       "--db", inputs.database)
+    assert code == 0, err
+    built = Built(inputs.database, None).reload()
+    assert built.query("SELECT count(*) AS n FROM absent_columns")[0]["n"] == 0
+    # Paris's case was answered in 45 minutes, within its 60-minute SLA, and resolved at first contact
+    assert built.value("2026-01", PARIS, "sla_frt") == 100
+    assert built.value("2026-01", PARIS, "fcr") == 100
+    assert built.value("2026-01", PARIS, "frt_median") == pytest.approx(45)
+
+
+def test_check_says_which_kpis_the_export_cannot_give_and_why(inputs, cli):
+    _salesforce_folder(inputs)
+    code, out, err = cli("check", inputs.dir, "--config", inputs.base / "scorecard.yml")
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and line.split()}
+    assert "salesforce export has no contacts_to_resolve" in lines["fcr"]
+    assert "salesforce export has no first_response_at" in lines["sla_frt"]
+    assert "salesforce export has no first_response_at" in lines["frt_median"]
+    assert "resolution_median" in out.split("KPIs that cannot")[0]
