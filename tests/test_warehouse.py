@@ -16,7 +16,8 @@ TABLES_IN_DB = {"org_units", "unit_tree", "interactions", "survey_responses", "e
                 "customers", "sla_policies", "benchmarks", "quarantine", "periods", "measures", "targets", "results",
                 "priority", "catalog", "meta", "target_rules", "changes", "comparisons", "breakdowns", "mix_shift",
                 "escalations", "commentary", "initiatives", "open_actions", "comment_gaps", "escalation_path",
-                "initiative_units", "initiative_impact", "initiative_monthly", "catalog_changes"}
+                "initiative_units", "initiative_impact", "initiative_monthly", "catalog_changes",
+                "absent_columns"}
 
 
 def _ready(inputs: Inputs) -> Inputs:
