@@ -216,7 +216,8 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
     con.execute(ABSENT_DDL)
     con.execute("DELETE FROM absent_columns WHERE table_name = ?", [table.name])
     for column in lacking:   # only ever a preset's columns
-        con.execute("INSERT INTO absent_columns VALUES (?, ?, ?)", [table.name, column, check_preset(mapping, table.name).name])
+        con.execute("INSERT INTO absent_columns VALUES (?, ?, ?)",
+                    [table.name, column, check_preset(mapping, table.name).name])
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
 
 

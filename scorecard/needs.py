@@ -58,7 +58,8 @@ def absent_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]
                          "AND schema_name = current_schema()").fetchone()[0]
     if not exists:
         return {}
-    return {(t, c): p for t, c, p in con.execute("SELECT table_name, column_name, preset FROM absent_columns").fetchall()}
+    rows = con.execute("SELECT table_name, column_name, preset FROM absent_columns").fetchall()
+    return {(t, c): p for t, c, p in rows}
 
 
 def withheld_kpis(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -4,7 +4,8 @@ the column names of that product's standard export onto the data contract.
 A preset holds data only: `columns` (export column -> contract column), `derive` (a contract column
 computed from export columns by one of a few named operations), `values` (export spellings ->
 contract spellings) and `absent` (contract columns the product does not export: not required, they
-load empty, and the KPIs computed from them are published as no data). The operations are implemented here, in SQL over the raw text.
+load empty, and the KPIs computed from them are published as no data). The operations are
+implemented here, in SQL over the raw text.
 """
 
 from __future__ import annotations
