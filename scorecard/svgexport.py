@@ -1,15 +1,11 @@
-"""Static SVG of plotly figures (the PDF's charts) through one Chromium page kept loaded.
+"""Static SVG of plotly figures (the PDF's charts) through one kaleido (one Chromium) per process.
 
-plotly's ``to_image`` goes through kaleido, whose browser tab reloads its page (plotly.js, a few
-MB of JavaScript to parse) after every figure: that reload costs more than drawing a report's
-chart, and a unit report draws two. Here one kaleido tab per process is reused as it is; each
-render replaces the previous figure, so the SVG bytes are the same as with a reload (tested), and
-the page is still reloaded every RELOAD_EVERY figures so nothing can build up over a long run.
-The tab lives on a background event loop; `svg` blocks until its figure is drawn.
-
-The reuse relies on one private method of kaleido 1.x (``Kaleido._return_kaleido_tab``): should
-a kaleido release rename it, the override is simply never called and every figure reloads the
-page as before (slower, same output).
+plotly's ``to_image`` without a running server starts a browser for every figure. Here one kaleido
+is opened per worker process and kept for every figure. Its tab is reloaded after every figure, as
+kaleido does: reusing a tab without the reload was measured faster, but the SVG's attribute order
+then depends on the figure drawn before, and under load a figure could reach the page before
+its scripts were defined. The kaleido runs on a background event loop; `svg` blocks until its
+figure is drawn.
 """
 
 from __future__ import annotations
@@ -19,29 +15,10 @@ import atexit
 import threading
 from typing import Any
 
-RELOAD_EVERY = 200
 TIMEOUT_S = 120
 
 _lock = threading.Lock()
 _server: "_Server | None" = None
-
-
-def _kaleido_class():
-    import kaleido
-
-    class ReusingKaleido(kaleido.Kaleido):
-        """kaleido.Kaleido whose tab is reloaded only every RELOAD_EVERY figures."""
-
-        renders = 0
-
-        async def _return_kaleido_tab(self, tab) -> None:  # kaleido 1.x: reloads the tab, then queues it
-            self.renders += 1
-            if self.renders % RELOAD_EVERY == 0:
-                await super()._return_kaleido_tab(tab)
-            else:
-                await self.tabs_ready.put(tab)
-
-    return ReusingKaleido
 
 
 class _Server:
@@ -55,7 +32,9 @@ class _Server:
 
     @staticmethod
     async def _open():
-        kaleido = _kaleido_class()()  # as kaleido.start_sync_server() makes it: one tab
+        import kaleido as kaleido_module
+
+        kaleido = kaleido_module.Kaleido()  # as kaleido.start_sync_server() makes it: one tab
         await kaleido.open()
         return kaleido
 
