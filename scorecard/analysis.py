@@ -1,5 +1,5 @@
 """Analysis tables, set-based next to the scores: changes, comparisons, breakdowns, mix shifts and
-escalations, for every period and unit at once (issue 4). Built by `compute_analysis` after
+escalations, for every period and unit at once. Built by `compute_analysis` after
 `results`; the report notebooks only read them.
 
 changes (period, unit_id, kpi_id; every KPI but volume, plus composite)

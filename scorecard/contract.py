@@ -1,4 +1,4 @@
-"""The input data contract (spec/data-contract.md) as data: tables, their columns and types.
+"""The input data contract (docs/data-contract.md) as data: tables, their columns and types.
 
 Loading uses it to find and rename columns; validation uses the types to parse them.
 """

@@ -1,4 +1,4 @@
-"""Machine-readable exports: the long-format scorecard.csv of spec/outputs.md."""
+"""Machine-readable exports: the long-format scorecard.csv (README: "The site")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""KPI computation: every KPI for every period and unit in one set-based pass (spec/kpis.md).
+"""KPI computation: every KPI for every period and unit in one set-based pass.
 
 Additive quantities (counts, sums, sums of squares) are aggregated once per (period, record unit)
 and then rolled up through unit_tree, so a parent pools its descendants' raw records without
@@ -224,7 +224,7 @@ DIMENSION_FAMILIES = ("interactions", "surveys", "medians")
 
 
 class Formula(NamedTuple):
-    """One KPI over the rolled-up columns (spec/kpis.md): the families it reads, its value, n,
+    """One KPI over the rolled-up columns: the families it reads, its value, n,
     95% interval and moments (see the module docstring)."""
 
     families: tuple[str, ...]

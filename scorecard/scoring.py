@@ -1,4 +1,4 @@
-"""Targets, status, score, composite and priority matrix, set-based (spec/kpis.md).
+"""Targets, status, score, composite and priority matrix, set-based.
 
 Targets are resolved per (period, unit, KPI) from the configuration's rules and the catalog's
 defaults: a unit's own rule beats an ancestor's, which beats a rule for every unit, which beats

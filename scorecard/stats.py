@@ -1,5 +1,5 @@
 """The scorecard's arithmetic as DuckDB macros, so every interval, status and score is computed
-set-based next to the data, one definition each (spec/kpis.md: Uncertainty, Status, Score).
+set-based next to the data, one definition each (uncertainty, status, score).
 """
 
 from __future__ import annotations

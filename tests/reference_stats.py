@@ -1,4 +1,4 @@
-"""Independent reference implementations of spec/kpis.md's arithmetic, in plain Python.
+"""Independent reference implementations of the KPI definitions' arithmetic, in plain Python.
 
 They are written from the spec's formulas, not from the engine's SQL, so a test comparing the
 two catches a mistake in either.
@@ -50,7 +50,7 @@ def net_score(scores: list[int]) -> tuple[float, int, int, int]:
 
 
 def adjusted_wald(pro: int, det: int, n: int, z: float = Z) -> tuple[float, float]:
-    """Rocks (2016) adjusted-Wald interval for a net score, as written in spec/kpis.md."""
+    """Rocks (2016) adjusted-Wald interval for a net score, as the catalog defines it."""
     n_adj = n + 3
     p = (pro + 0.75) / n_adj
     d = (det + 0.75) / n_adj

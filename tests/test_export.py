@@ -1,4 +1,4 @@
-"""`scorecard export`: the long-format scorecard.csv of spec/outputs.md."""
+"""`scorecard export`: the long-format scorecard.csv."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""KPI values, n and intervals (spec/kpis.md), each checked against a plain-Python computation."""
+"""KPI values, n and intervals, each checked against a plain-Python computation."""
 
 from __future__ import annotations
 

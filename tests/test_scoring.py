@@ -1,4 +1,4 @@
-"""Targets, status, score, composite and priority matrix (spec/kpis.md), end to end."""
+"""Targets, status, score, composite and priority matrix, end to end."""
 
 from __future__ import annotations
 

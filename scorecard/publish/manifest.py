@@ -1,5 +1,5 @@
 """The site's memory: manifest.json lists every published period and revision, and decides what a
-publish covers (spec/outputs.md: "Which periods a publish covers", "Versioning").
+publish covers (README: "What a publish does", versioning).
 
 Published periods are frozen: nothing here ever rewrites an entry, it only adds revisions.
 """

@@ -1,4 +1,4 @@
-"""Publish acceptance tests (issue 3): a small site published once per session, then looked at
+"""Publish acceptance tests: a small site published once per session, then looked at
 from the outside: files, links, PDFs, a real headless Chromium, the manifest and its versions.
 
 The session's site: seeded demo data (14 complete months so that trend charts have 13 periods, a

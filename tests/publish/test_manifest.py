@@ -1,4 +1,4 @@
-"""manifest.json and scorecard.csv as spec/outputs.md ("Machine-readable files") describes them,
+"""manifest.json and scorecard.csv as the README describes them,
 checked against the database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The executives' PDFs (spec/outputs.md, "The PDFs"): one per (period, unit), with the unit's
+"""The executives' PDFs: one per (period, unit), with the unit's
 name, its weighted KPIs and its composite score as the page shows it, read from the database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Frozen history, restatements and failures (spec/outputs.md, "Versioning").
+"""Frozen history, restatements and failures.
 
 Publishing again with nothing changed is tried on the session's site itself, with notebook
 execution and rendering replaced by traps (a trap that fires fails the publish, which then leaves
