@@ -16,6 +16,16 @@ def inputs(tmp_path: Path) -> Inputs:
 
 
 @pytest.fixture
+def built_con(built):
+    """A read-only connection to the module's `built` database (a module defines `built`)."""
+    import duckdb
+
+    con = duckdb.connect(str(built.database), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture
 def cli(tmp_path: Path, monkeypatch, capsys):
     """Run the CLI in-process from tmp_path (so no ./scorecard.yml is picked up)."""
     from scorecard_fixtures import run_cli

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from scorecard import accountability
@@ -36,23 +35,16 @@ def built(tmp_path_factory):
     return inp.build(config)
 
 
-@pytest.fixture
-def con(built):
-    con = duckdb.connect(str(built.database), read_only=True)
-    yield con
-    con.close()
-
-
-def test_roles_fall_through_per_unit_and_period(con):
-    paris_feb = accountability.roles(con, "2026-02", PARIS).set_index("kpi_id")
+def test_roles_fall_through_per_unit_and_period(built_con):
+    paris_feb = accountability.roles(built_con, "2026-02", PARIS).set_index("kpi_id")
     assert paris_feb.loc["fcr", "accountable"] == "Paris team lead"
     assert paris_feb.loc["fcr", "responsible"] == "Team leads"  # the catalog's default
     assert paris_feb.loc["fcr", "consulted"] == "Knowledge Manager; Trainer"  # from EU's rule, a list
     assert paris_feb.loc["csat", "accountable"] == "Head of Customer Experience"
-    assert accountability.roles(con, "2026-04", PARIS).set_index("kpi_id").loc["fcr", "accountable"] == "Paris site manager"
-    assert accountability.roles(con, "2026-02", BERLIN).set_index("kpi_id").loc["fcr", "accountable"] == \
+    assert accountability.roles(built_con, "2026-04", PARIS).set_index("kpi_id").loc["fcr", "accountable"] == "Paris site manager"
+    assert accountability.roles(built_con, "2026-02", BERLIN).set_index("kpi_id").loc["fcr", "accountable"] == \
         "Head of Europe Operations"
-    assert accountability.roles(con, "2026-02", ROOT).set_index("kpi_id").loc["fcr", "accountable"] == \
+    assert accountability.roles(built_con, "2026-02", ROOT).set_index("kpi_id").loc["fcr", "accountable"] == \
         "Support Operations Manager"
 
 
@@ -63,9 +55,9 @@ def test_rules_keep_reason_and_approver(built):
                        "approved_by": "COO"}
 
 
-def test_rule_trail_lists_every_rule_that_changed_a_target(con):
+def test_rule_trail_lists_every_rule_that_changed_a_target(built_con):
     """With or without effective_from; a rule that only names people is not a target change."""
-    trail = accountability.rule_trail(con)
+    trail = accountability.rule_trail(built_con)
     assert list(trail.kpi_id) == ["csat", "fcr"]
     assert list(trail.effective_from) == ["2026-03", "always"]
     berlin = trail.iloc[1]
@@ -88,9 +80,9 @@ def test_red_escalates_to_the_accountable_owner_then_to_the_parents(built):
     assert path["2026-05"]["level"] == 2 and path["2026-05"]["since_period"] == "2026-01"
 
 
-def test_the_parent_page_lists_what_was_escalated_to_it(con):
-    assert accountability.escalated_to_unit(con, "2026-03", EU).empty
-    rows = accountability.escalated_to_unit(con, "2026-04", EU)
+def test_the_parent_page_lists_what_was_escalated_to_it(built_con):
+    assert accountability.escalated_to_unit(built_con, "2026-03", EU).empty
+    rows = accountability.escalated_to_unit(built_con, "2026-04", EU)
     assert list(rows.unit_id) == [PARIS] and list(rows.kpi_id) == ["fcr"]
     assert rows.escalated_to[0] == "Head of Europe Operations" and rows.red_streak[0] == 4
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from scorecard import commentary
@@ -55,13 +54,6 @@ def built(tmp_path_factory):
     return inp.build(Config(min_sample=5))
 
 
-@pytest.fixture
-def con(built):
-    con = duckdb.connect(str(built.database), read_only=True)
-    yield con
-    con.close()
-
-
 def test_bad_rows_are_set_aside_with_reasons(built):
     reasons = {r["row"]: r["reason"] for r in built.quarantine("commentary")}
     assert reasons == {
@@ -77,44 +69,44 @@ def test_bad_rows_are_set_aside_with_reasons(built):
     assert built.summary.quarantined["commentary"] == 7
 
 
-def test_personal_data_is_masked_and_markup_kept_for_the_renderer_to_escape(con):
-    head = commentary.unit_comments(con, "2026-01", PARIS)
+def test_personal_data_is_masked_and_markup_kept_for_the_renderer_to_escape(built_con):
+    head = commentary.unit_comments(built_con, "2026-01", PARIS)
     assert len(head) == 1
     text = head.analysis[0]
     assert "+33" not in text and "lead@example.com" not in text
     assert "[phone]" in text and "[email]" in text
     assert "<b>two</b> # people left *again*" in text
     assert head.action_status[0] == "in progress"
-    assert commentary.unit_comments(con, "2026-02", PARIS).empty
+    assert commentary.unit_comments(built_con, "2026-02", PARIS).empty
 
 
-def test_kpi_comments_beside_their_kpis(con):
-    jan = commentary.kpi_comments(con, "2026-01", PARIS)
+def test_kpi_comments_beside_their_kpis(built_con):
+    jan = commentary.kpi_comments(built_con, "2026-01", PARIS)
     assert list(jan.kpi_id) == ["fcr"]
     assert jan.action[0] == "Retrain on refunds" and jan.due[0].date() == date(2026, 2, 15)
     assert not jan.overdue[0]  # due in February: not overdue at the end of January
-    march = commentary.kpi_comments(con, "2026-03", PARIS)
+    march = commentary.kpi_comments(built_con, "2026-03", PARIS)
     assert list(march.action_status) == ["done"]
 
 
-def test_open_actions_are_carried_until_closed_and_marked_overdue(con):
-    feb = commentary.carried_actions(con, "2026-02", PARIS)
+def test_open_actions_are_carried_until_closed_and_marked_overdue(built_con):
+    feb = commentary.carried_actions(built_con, "2026-02", PARIS)
     assert list(feb.action) == ["Retrain on refunds", "Hire two agents"]  # overdue first
     assert list(feb.overdue) == [True, False]
     assert list(feb.since_period) == ["2026-01", "2026-01"]
-    march = commentary.carried_actions(con, "2026-03", PARIS)
+    march = commentary.carried_actions(built_con, "2026-03", PARIS)
     assert list(march.action) == ["Hire two agents"]  # the retraining was marked done in March
-    assert commentary.carried_actions(con, "2026-01", PARIS).empty  # written this month: not carried
+    assert commentary.carried_actions(built_con, "2026-01", PARIS).empty  # written this month: not carried
     # a dropped action never shows as open
-    assert commentary.carried_actions(con, "2026-02", BERLIN).empty
+    assert commentary.carried_actions(built_con, "2026-02", BERLIN).empty
 
 
-def test_red_fix_now_kpi_without_comment_is_flagged(con, built):
+def test_red_fix_now_kpi_without_comment_is_flagged(built_con, built):
     assert built.row("2026-02", PARIS, "fcr")["status"] == "red"
-    feb = commentary.missing_comments(con, "2026-02", PARIS)
+    feb = commentary.missing_comments(built_con, "2026-02", PARIS)
     assert list(feb.kpi_id) == ["fcr"]
     assert feb.message[0] == "no comment from the owner yet"
     assert feb.owner[0] == "Support Operations Manager"
-    assert commentary.missing_comments(con, "2026-01", PARIS).empty  # commented
-    assert commentary.missing_comments(con, "2026-03", PARIS).empty
-    assert commentary.missing_comments(con, "2026-02", BERLIN).empty  # green
+    assert commentary.missing_comments(built_con, "2026-01", PARIS).empty  # commented
+    assert commentary.missing_comments(built_con, "2026-03", PARIS).empty
+    assert commentary.missing_comments(built_con, "2026-02", BERLIN).empty  # green
