@@ -21,5 +21,5 @@ def test_database() -> Path:
     inputs = CACHE / "input"
     # Rebuilt every session (about a second): never stale after a code change.
     generate(inputs, interactions=8_000, seed=11)
-    build(load_config(inputs / "scorecard.yml"), data_dir=inputs, database=database)   # the demo's configuration
+    build(load_config(inputs / "scorecard.yml"), data_dir=inputs, database=database)  # the demo's configuration
     return database

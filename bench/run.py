@@ -33,8 +33,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -42,42 +42,43 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 FULL_INTERACTIONS = 10_000_000
 SMALL_INTERACTIONS = 1_000_000
-SMALL_FIRST_PERIODS = 3          # --small: the first publish covers the last 3 periods only
+SMALL_FIRST_PERIODS = 3  # --small: the first publish covers the last 3 periods only
 SCALE_INTERACTIONS = (1_000_000, 3_000_000, 10_000_000, 30_000_000)
-SCALE_TEAMS = (30, 165)          # 38 and 200 units
+SCALE_TEAMS = (30, 165)  # 38 and 200 units
 MONTHS = 24
 TEAMS = 30
 SEED = 7
 END_MONTH = "2026-10"
 SCHEMA = 2
-NAIVE_UNITS = 4                  # unit reports the naive pipeline executes and renders
+NAIVE_UNITS = 4  # unit reports the naive pipeline executes and renders
 
 # Goals
-LOAD_RATIO_GOAL = 2.0            # load + validate ÷ load floor
-MEASURES_RATIO_GOAL = 3.0        # measures + scores ÷ compute floor
-COMPUTE_RATIO_GOAL = 6.0         # everything ÷ compute floor
-CYCLE_GOAL_S = 75.0              # monthly cycle (build + monthly publish), 10M, quiet 2-core machine
-CYCLE_RATIO_GOAL = 0.4           # monthly cycle ÷ (full rebuild + publish)
-SPEEDUP_GOAL = 5.0               # naive pipeline s/unit ÷ ours
+LOAD_RATIO_GOAL = 2.0  # load + validate ÷ load floor
+MEASURES_RATIO_GOAL = 3.0  # measures + scores ÷ compute floor
+COMPUTE_RATIO_GOAL = 6.0  # everything ÷ compute floor
+CYCLE_GOAL_S = 75.0  # monthly cycle (build + monthly publish), 10M, quiet 2-core machine
+CYCLE_RATIO_GOAL = 0.4  # monthly cycle ÷ (full rebuild + publish)
+SPEEDUP_GOAL = 5.0  # naive pipeline s/unit ÷ ours
 REPUBLISH_GOAL_S = 5.0
-MEMORY_GOAL_GB = 3.0             # at 10M interactions
+MEMORY_GOAL_GB = 3.0  # at 10M interactions
 
-GB = 1024 ** 3
+GB = 1024**3
 
 
 # ----------------------------------------------------------------------------- results
+
 
 @dataclass
 class Step:
     """One line of the table (and of results.json)."""
 
-    key: str                       # stable id in results.json
-    label: str                     # what the table shows
+    key: str  # stable id in results.json
+    label: str  # what the table shows
     seconds: float | None = None
-    rate: float | None = None      # rows/s, × floor, s/unit, GB, ...
+    rate: float | None = None  # rows/s, × floor, s/unit, GB, ...
     rate_unit: str = ""
-    goal: str = ""                 # as shown, e.g. "≤ 3× floor"
-    met: bool | None = None        # None: no goal
+    goal: str = ""  # as shown, e.g. "≤ 3× floor"
+    met: bool | None = None  # None: no goal
     note: str = ""
 
 
@@ -104,14 +105,22 @@ def format_table(steps: Iterable[Step]) -> str:
         if step.note:
             notes.append(step.note)
             label += f" [{len(notes)}]"
-        rows.append((label, "—" if step.seconds is None else f"{step.seconds:,.2f}",
-                     format_rate(step.rate, step.rate_unit), step.goal or "—",
-                     {True: "met", False: "NOT MET", None: "—"}[step.met]))
+        rows.append(
+            (
+                label,
+                "—" if step.seconds is None else f"{step.seconds:,.2f}",
+                format_rate(step.rate, step.rate_unit),
+                step.goal or "—",
+                {True: "met", False: "NOT MET", None: "—"}[step.met],
+            )
+        )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     right = {1, 2}
 
     def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     out = [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
     out += [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
@@ -126,16 +135,36 @@ def at_least(value: float | None, limit: float) -> bool | None:
     return None if value is None else value >= limit
 
 
-RESULTS_KEYS = {"schema", "started_at", "finished_at", "machine", "source", "size", "steps", "memory", "details",
-                "goals_met"}
+RESULTS_KEYS = {
+    "schema",
+    "started_at",
+    "finished_at",
+    "machine",
+    "source",
+    "size",
+    "steps",
+    "memory",
+    "details",
+    "goals_met",
+}
 STEP_KEYS = set(Step.__dataclass_fields__)
 
 
-def results_document(steps: list[Step], *, size: dict, details: dict, memory: dict,
-                     started_at: str, finished_at: str) -> dict:
-    return {"schema": SCHEMA, "started_at": started_at, "finished_at": finished_at, "machine": machine(),
-            "source": source(), "size": size, "steps": [asdict(s) for s in steps], "memory": memory,
-            "details": details, "goals_met": all(s.met for s in steps if s.met is not None)}
+def results_document(
+    steps: list[Step], *, size: dict, details: dict, memory: dict, started_at: str, finished_at: str
+) -> dict:
+    return {
+        "schema": SCHEMA,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "machine": machine(),
+        "source": source(),
+        "size": size,
+        "steps": [asdict(s) for s in steps],
+        "memory": memory,
+        "details": details,
+        "goals_met": all(s.met for s in steps if s.met is not None),
+    }
 
 
 def check_results(doc: dict) -> None:
@@ -155,12 +184,18 @@ def check_results(doc: dict) -> None:
 def machine() -> dict:
     import duckdb
 
-    return {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / GB, 1),
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / GB, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def source() -> dict:
     """Which code was measured: the git commit and its uncommitted changes to code and notebooks."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
@@ -170,8 +205,11 @@ def source() -> dict:
 
     commit = (git("rev-parse", "HEAD") or "").strip() or None
     changed = git("status", "--porcelain", "--", "scorecard", "notebooks", "bench", "_quarto.yml") if commit else None
-    return {"path": str(ROOT), "commit": commit,
-            "uncommitted": [line[3:] for line in changed.splitlines() if line.strip()] if changed else []}
+    return {
+        "path": str(ROOT),
+        "commit": commit,
+        "uncommitted": [line[3:] for line in changed.splitlines() if line.strip()] if changed else [],
+    }
 
 
 # ----------------------------------------------------------------------------- floors
@@ -179,23 +217,33 @@ def source() -> dict:
 _MEDIAN_CALL = re.compile(r"\b(median|quantile_cont|quantile_disc|quantile)\s*\(", re.IGNORECASE)
 _FLOOR_MEDIANS = ["epoch(first_response_at - created_at)", "epoch(resolved_at - created_at)", "handle_time_s"]
 # the contract's column types as DuckDB reads them (timestamps may carry an offset)
-_DUCKDB_TYPES = {"timestamp": "TIMESTAMPTZ", "date": "DATE", "integer": "BIGINT", "number": "DOUBLE",
-                 "boolean": "BOOLEAN"}
+_DUCKDB_TYPES = {
+    "timestamp": "TIMESTAMPTZ",
+    "date": "DATE",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+}
 
 
 def kpi_median_count() -> int:
     """How many medians (quantiles) the KPI SQL in scorecard.kpis computes per group."""
     from scorecard import kpis
 
-    return sum(len(_MEDIAN_CALL.findall(value)) for name, value in vars(kpis).items()
-               if name.isupper() and isinstance(value, str))
+    return sum(
+        len(_MEDIAN_CALL.findall(value))
+        for name, value in vars(kpis).items()
+        if name.isupper() and isinstance(value, str)
+    )
 
 
 def floor_sql(medians: int) -> str:
     """The compute floor: one bare GROUP BY month × unit over interactions, `medians` medians + count(*)."""
     cols = ", ".join(f"median({_FLOOR_MEDIANS[i % len(_FLOOR_MEDIANS)]}) AS m{i + 1}" for i in range(medians))
-    return (f"SELECT date_trunc('month', created_at) AS month, unit_id, count(*) AS n"
-            f"{', ' + cols if cols else ''} FROM interactions GROUP BY ALL")
+    return (
+        f"SELECT date_trunc('month', created_at) AS month, unit_id, count(*) AS n"
+        f"{', ' + cols if cols else ''} FROM interactions GROUP BY ALL"
+    )
 
 
 def load_floor_sql(table: str, path: Path) -> str:
@@ -205,8 +253,10 @@ def load_floor_sql(table: str, path: Path) -> str:
 
     types = {c.name: _DUCKDB_TYPES[c.type] for c in TABLES[table].columns if c.type in _DUCKDB_TYPES}
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in types.items()) + "}"
-    return (f"CREATE OR REPLACE TABLE floor_{table} AS SELECT * FROM read_csv('{path}', header = true, "
-            f"types = {spec}, ignore_errors = true)")
+    return (
+        f"CREATE OR REPLACE TABLE floor_{table} AS SELECT * FROM read_csv('{path}', header = true, "
+        f"types = {spec}, ignore_errors = true)"
+    )
 
 
 def load_floor(data: Path, memory_limit: str) -> tuple[float, int]:
@@ -235,6 +285,7 @@ def load_floor(data: Path, memory_limit: str) -> tuple[float, int]:
 
 
 # ----------------------------------------------------------------------------- measuring
+
 
 class Log:
     """Progress on stderr, kept with its time; per-notebook events are printed every few seconds."""
@@ -272,9 +323,12 @@ class Usage:
 
     def as_dict(self) -> dict:
         wall = self.wall_s or 1.0
-        return {"peak_pss_bytes": self.peak_bytes, "wall_s": round(self.wall_s, 1),
-                "our_cores": round(self.our_cpu_s / wall, 2),
-                "other_processes_cores": round(max(0.0, self.machine_cpu_s - self.our_cpu_s) / wall, 2)}
+        return {
+            "peak_pss_bytes": self.peak_bytes,
+            "wall_s": round(self.wall_s, 1),
+            "our_cores": round(self.our_cpu_s / wall, 2),
+            "other_processes_cores": round(max(0.0, self.machine_cpu_s - self.our_cpu_s) / wall, 2),
+        }
 
 
 def tree_memory(root: psutil.Process) -> int:
@@ -320,7 +374,7 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
         self._last: tuple[float, float, float] | None = None
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._last = (time.perf_counter(), tree_cpu(self.me), machine_cpu())
         self._thread.start()
         return self
@@ -381,6 +435,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 # ----------------------------------------------------------------------------- the run
 
+
 @dataclass
 class Options:
     interactions: int = FULL_INTERACTIONS
@@ -390,7 +445,7 @@ class Options:
     seed: int = SEED
     work: Path = Path("bench/work")
     results: Path = Path("bench/results.json")
-    config: Path | None = None         # None: ./scorecard.yml if there is one, else the defaults
+    config: Path | None = None  # None: ./scorecard.yml if there is one, else the defaults
     first_periods: int | None = None  # None: every complete period but the newest
     repeats: int = 3
     renderer: str | None = None
@@ -403,16 +458,22 @@ class Options:
     scale_teams: tuple[int, ...] = SCALE_TEAMS
 
 
-def generate_data(opts: Options, data: Path, log: Log, interactions: int | None = None,
-                  teams: int | None = None) -> tuple[float | None, dict[str, int]]:
+def generate_data(
+    opts: Options, data: Path, log: Log, interactions: int | None = None, teams: int | None = None
+) -> tuple[float | None, dict[str, int]]:
     """Demo data into `data`, reused when a stamp says it already holds this seed and size."""
     from scorecard.demo import generate
 
     interactions = interactions or opts.interactions
     teams = teams or opts.teams
     stamp = data / "bench-stamp.json"
-    wanted = {"interactions": interactions, "months": opts.months, "teams": teams, "seed": opts.seed,
-              "end_month": END_MONTH}
+    wanted = {
+        "interactions": interactions,
+        "months": opts.months,
+        "teams": teams,
+        "seed": opts.seed,
+        "end_month": END_MONTH,
+    }
     if not opts.regenerate and stamp.exists():
         saved = json.loads(stamp.read_text())
         if saved.get("params") == wanted:
@@ -421,8 +482,16 @@ def generate_data(opts: Options, data: Path, log: Log, interactions: int | None 
     if data.exists():
         shutil.rmtree(data)
     log(f"generating {interactions:,} interactions, {opts.months} months, {teams} teams into {data}")
-    seconds, rows = timed(generate, data, interactions=interactions, seed=opts.seed, end_month=END_MONTH,
-                          months=opts.months, teams=teams, progress=log)
+    seconds, rows = timed(
+        generate,
+        data,
+        interactions=interactions,
+        seed=opts.seed,
+        end_month=END_MONTH,
+        months=opts.months,
+        teams=teams,
+        progress=log,
+    )
     stamp.write_text(json.dumps({"params": wanted, "rows": rows}))
     return seconds, rows
 
@@ -441,8 +510,15 @@ def _config(opts: Options, work: Path):
 
     path = opts.config or (Path("scorecard.yml") if Path("scorecard.yml").exists() else None)
     base = load_config(path)
-    return base.model_copy(update={"data": work / "data", "database": work / "scorecard.duckdb",
-                                   "site": work / "site", "reports": work / "reports", "cutoff": None})
+    return base.model_copy(
+        update={
+            "data": work / "data",
+            "database": work / "scorecard.duckdb",
+            "site": work / "site",
+            "reports": work / "reports",
+            "cutoff": None,
+        }
+    )
 
 
 def measure_build(config, log: Log, details: dict, repeats: int) -> dict:
@@ -470,24 +546,45 @@ def measure_build(config, log: Log, details: dict, repeats: int) -> dict:
         recompute(config, progress=log)
         runs.append(time.perf_counter() - t1)
         compute_events = log.since(t1)
-        measures_runs.append((phase_seconds(compute_events, "compute", "measures") or 0)
-                             + (phase_seconds(compute_events, "compute", "scores") or 0))
+        measures_runs.append(
+            (phase_seconds(compute_events, "compute", "measures") or 0)
+            + (phase_seconds(compute_events, "compute", "scores") or 0)
+        )
         with duckdb.connect(str(config.database), read_only=True) as con:
             seconds, groups = timed(lambda: con.execute(sql).fetchall())
         floors.append(seconds)
-        log(f"run {i + 1}: compute {runs[-1]:.2f} s (measures + scores {measures_runs[-1]:.2f} s), "
-            f"floor {floors[-1]:.2f} s ({len(groups)} groups)")
+        log(
+            f"run {i + 1}: compute {runs[-1]:.2f} s (measures + scores {measures_runs[-1]:.2f} s), "
+            f"floor {floors[-1]:.2f} s ({len(groups)} groups)"
+        )
     figures = {
-        "rows": loaded, "quarantined": sum(summary.quarantined.values()), "units": summary.units,
-        "periods": summary.periods, "build_s": build_s, "load_s": load_s, "validate_s": validate_s,
+        "rows": loaded,
+        "quarantined": sum(summary.quarantined.values()),
+        "units": summary.units,
+        "periods": summary.periods,
+        "build_s": build_s,
+        "load_s": load_s,
+        "validate_s": validate_s,
         "load_validate_s": None if load_s is None or validate_s is None else load_s + validate_s,
-        "load_floor_s": floor_load_s, "load_floor_rows": floor_rows,
-        "compute_s": min(runs), "measures_s": min(measures_runs), "floor_s": min(floors),
+        "load_floor_s": floor_load_s,
+        "load_floor_rows": floor_rows,
+        "compute_s": min(runs),
+        "measures_s": min(measures_runs),
+        "floor_s": min(floors),
     }
-    details.update({"build": {k: _r(v) if isinstance(v, float) else v for k, v in figures.items()},
-                    "compute": {"runs_s": [_r(s) for s in runs], "measures_scores_runs_s": [_r(s) for s in measures_runs],
-                                "floor_runs_s": [_r(s) for s in floors], "floor_sql": sql, "medians": medians,
-                                "floor_groups": len(groups)}})
+    details.update(
+        {
+            "build": {k: _r(v) if isinstance(v, float) else v for k, v in figures.items()},
+            "compute": {
+                "runs_s": [_r(s) for s in runs],
+                "measures_scores_runs_s": [_r(s) for s in measures_runs],
+                "floor_runs_s": [_r(s) for s in floors],
+                "floor_sql": sql,
+                "medians": medians,
+                "floor_groups": len(groups),
+            },
+        }
+    )
     return figures
 
 
@@ -496,26 +593,62 @@ def build_steps(f: dict, repeats: int) -> list[Step]:
     m_ratio, c_ratio = _ratio(f["measures_s"], f["floor_s"]), _ratio(f["compute_s"], f["floor_s"])
     return [
         Step("load", "load (files → raw tables)", f["load_s"], _per(f["rows"], f["load_s"]), "rows/s"),
-        Step("validate", "validate (raw → clean + quarantine)", f["validate_s"], _per(f["rows"], f["validate_s"]),
-             "rows/s"),
-        Step("load_validate", f"load + validate ({f['rows']:,} rows)", f["load_validate_s"], lv_ratio, "× floor",
-             f"≤ {LOAD_RATIO_GOAL:g}× load floor", at_most(lv_ratio, LOAD_RATIO_GOAL)),
-        Step("load_floor", "load floor: DuckDB reads the files with their final types, no checks",
-             f["load_floor_s"], _per(f["load_floor_rows"], f["load_floor_s"]), "rows/s"),
-        Step("build", "build total (load + validate + compute + checkpoint)", f["build_s"],
-             _per(f["rows"], f["build_s"]), "rows/s"),
-        Step("compute_measures", "compute: measures + scores", f["measures_s"], m_ratio, "× floor",
-             f"≤ {MEASURES_RATIO_GOAL:g}× floor", at_most(m_ratio, MEASURES_RATIO_GOAL)),
-        Step("compute", f"compute: everything ({f['periods']} periods × {f['units']} units; breakdowns, analysis)",
-             f["compute_s"], c_ratio, "× floor", f"≤ {COMPUTE_RATIO_GOAL:g}× floor", at_most(c_ratio, COMPUTE_RATIO_GOAL),
-             note=f"warehouse.recompute, best of {repeats}"),
+        Step(
+            "validate",
+            "validate (raw → clean + quarantine)",
+            f["validate_s"],
+            _per(f["rows"], f["validate_s"]),
+            "rows/s",
+        ),
+        Step(
+            "load_validate",
+            f"load + validate ({f['rows']:,} rows)",
+            f["load_validate_s"],
+            lv_ratio,
+            "× floor",
+            f"≤ {LOAD_RATIO_GOAL:g}× load floor",
+            at_most(lv_ratio, LOAD_RATIO_GOAL),
+        ),
+        Step(
+            "load_floor",
+            "load floor: DuckDB reads the files with their final types, no checks",
+            f["load_floor_s"],
+            _per(f["load_floor_rows"], f["load_floor_s"]),
+            "rows/s",
+        ),
+        Step(
+            "build",
+            "build total (load + validate + compute + checkpoint)",
+            f["build_s"],
+            _per(f["rows"], f["build_s"]),
+            "rows/s",
+        ),
+        Step(
+            "compute_measures",
+            "compute: measures + scores",
+            f["measures_s"],
+            m_ratio,
+            "× floor",
+            f"≤ {MEASURES_RATIO_GOAL:g}× floor",
+            at_most(m_ratio, MEASURES_RATIO_GOAL),
+        ),
+        Step(
+            "compute",
+            f"compute: everything ({f['periods']} periods × {f['units']} units; breakdowns, analysis)",
+            f["compute_s"],
+            c_ratio,
+            "× floor",
+            f"≤ {COMPUTE_RATIO_GOAL:g}× floor",
+            at_most(c_ratio, COMPUTE_RATIO_GOAL),
+            note=f"warehouse.recompute, best of {repeats}",
+        ),
         Step("floor", f"compute floor: GROUP BY month × unit, {kpi_median_count()} medians + count(*)", f["floor_s"]),
     ]
 
 
 def run(opts: Options, log: Log | None = None) -> dict:
     log = log or Log()
-    started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    started_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     work = opts.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     config = _config(opts, work)
@@ -526,8 +659,16 @@ def run(opts: Options, log: Log | None = None) -> dict:
         log.step("1/4 demo data")
         seconds, rows = generate_data(opts, Path(config.data), log)
         total = sum(rows.values())
-        steps.append(Step("generate", f"generate demo data ({total:,} rows)", seconds, _per(total, seconds), "rows/s",
-                          note="" if seconds else "reused from an earlier run (same seed and size); not timed"))
+        steps.append(
+            Step(
+                "generate",
+                f"generate demo data ({total:,} rows)",
+                seconds,
+                _per(total, seconds),
+                "rows/s",
+                note="" if seconds else "reused from an earlier run (same seed and size); not timed",
+            )
+        )
         details["rows"] = rows
 
         tree.step = "build"
@@ -540,23 +681,45 @@ def run(opts: Options, log: Log | None = None) -> dict:
 
     memory = {"self_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     tree_peak, peak_step = tree.peak
-    memory.update({"tree_peak_pss_bytes": tree_peak, "tree_peak_step": peak_step,
-                   "steps": {name: usage.as_dict() for name, usage in tree.steps.items() if name}})
+    memory.update(
+        {
+            "tree_peak_pss_bytes": tree_peak,
+            "tree_peak_step": peak_step,
+            "steps": {name: usage.as_dict() for name, usage in tree.steps.items() if name},
+        }
+    )
     peak = max(tree_peak, memory["self_maxrss_bytes"])
     memory["peak_bytes"] = peak
     per_step = ", ".join(f"{name} {u.peak_bytes / GB:.2f}" for name, u in tree.steps.items() if name)
     full = opts.interactions >= FULL_INTERACTIONS
-    steps.append(Step("memory", "peak memory of the run", None, peak / GB, "GB",
-                      f"≤ {MEMORY_GOAL_GB:g} GB" + ("" if full else " (at 10M)"),
-                      at_most(peak / GB, MEMORY_GOAL_GB) if full else None,
-                      note=f"the larger of the process tree's summed PSS (this process, notebook workers, kernels, "
-                           f"Chromium; sampled every 0.5 s; per step GB: {per_step}) and this process's peak RSS "
-                           f"({memory['self_maxrss_bytes'] / GB:.2f} GB; DuckDB runs in it)"))
-    size = {"interactions": opts.interactions, "months": opts.months, "teams": opts.teams, "seed": opts.seed,
-            "end_month": END_MONTH, "small": opts.small, "units": figures["units"], "periods": figures["periods"]}
-    finished_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    return results_document(steps, size=size, details=details, memory=memory, started_at=started_at,
-                            finished_at=finished_at)
+    steps.append(
+        Step(
+            "memory",
+            "peak memory of the run",
+            None,
+            peak / GB,
+            "GB",
+            f"≤ {MEMORY_GOAL_GB:g} GB" + ("" if full else " (at 10M)"),
+            at_most(peak / GB, MEMORY_GOAL_GB) if full else None,
+            note=f"the larger of the process tree's summed PSS (this process, notebook workers, kernels, "
+            f"Chromium; sampled every 0.5 s; per step GB: {per_step}) and this process's peak RSS "
+            f"({memory['self_maxrss_bytes'] / GB:.2f} GB; DuckDB runs in it)",
+        )
+    )
+    size = {
+        "interactions": opts.interactions,
+        "months": opts.months,
+        "teams": opts.teams,
+        "seed": opts.seed,
+        "end_month": END_MONTH,
+        "small": opts.small,
+        "units": figures["units"],
+        "periods": figures["periods"],
+    }
+    finished_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    return results_document(
+        steps, size=size, details=details, memory=memory, started_at=started_at, finished_at=finished_at
+    )
 
 
 def _publish(config, log: Log, opts: Options, period: str | None, details: dict, key: str) -> float:
@@ -570,10 +733,14 @@ def _publish(config, log: Log, opts: Options, period: str | None, details: dict,
     execute_s = phase_seconds(log.since(t0), "execute", "total")
     notebooks = summary.notebooks
     details.setdefault("publish", {})[key] = {
-        "seconds": _r(seconds), "notebooks": notebooks, "pages": summary.pages, "execute_s": _r(execute_s),
+        "seconds": _r(seconds),
+        "notebooks": notebooks,
+        "pages": summary.pages,
+        "execute_s": _r(execute_s),
         "execute_s_per_notebook": _r(_ratio(execute_s, notebooks)),
         "after_execute_s": _r(None if execute_s is None else seconds - execute_s),
-        "published": [f"{p.period} r{p.revision}" for p in summary.published]}
+        "published": [f"{p.period} r{p.revision}" for p in summary.published],
+    }
     return seconds
 
 
@@ -597,20 +764,32 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     # the newest period's data "has not arrived yet": the cut-off at its first day leaves it incomplete
     cut = config.model_copy(update={"cutoff": datetime.fromisoformat(newest + "-01")})
     subset = opts.first_periods is not None and opts.first_periods < len(earlier)
-    first = earlier[-opts.first_periods:] if subset else earlier
+    first = earlier[-opts.first_periods :] if subset else earlier
     n_units = len(units)
     out: list[Step] = []
 
     tree.step = "first publish"
     log.step(f"3/4 first publish: {len(first)} period(s) {first[0]} .. {first[-1]} × {n_units} units, {renderer}")
     recompute(cut, progress=log)
-    seconds = sum(_publish(cut, log, opts, p if subset else None, details, f"first {p}" if subset else "first")
-                  for p in (first if subset else [None]))
-    out.append(Step("first_publish", f"first publish ({len(first)} periods × {n_units} units)", seconds,
-                    seconds / (len(first) * n_units), "s/unit",
-                    note=(f"the last {len(first)} of {len(earlier)} complete periods, one PERIOD= publish each"
-                          if subset else f"every complete period but the newest ({len(first)})")
-                    + f"; {renderer} renderer, HTML + PDF per unit"))
+    seconds = sum(
+        _publish(cut, log, opts, p if subset else None, details, f"first {p}" if subset else "first")
+        for p in (first if subset else [None])
+    )
+    out.append(
+        Step(
+            "first_publish",
+            f"first publish ({len(first)} periods × {n_units} units)",
+            seconds,
+            seconds / (len(first) * n_units),
+            "s/unit",
+            note=(
+                f"the last {len(first)} of {len(earlier)} complete periods, one PERIOD= publish each"
+                if subset
+                else f"every complete period but the newest ({len(first)})"
+            )
+            + f"; {renderer} renderer, HTML + PDF per unit",
+        )
+    )
 
     tree.step = "monthly publish"
     log.step(f"4/4 monthly publish of {newest} ({n_units} units), a re-publish, the naive pipeline")
@@ -619,33 +798,77 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     monthly_s = _publish(config, log, opts, period, details, "monthly")
     ours = monthly_s / n_units
     cycle_s = figures["build_s"] + monthly_s
-    out.append(Step("monthly_publish", f"monthly publish (1 period × {n_units} units + site pages)", monthly_s,
-                    ours, "s/unit", note=_publish_note(details["publish"]["monthly"])))
+    out.append(
+        Step(
+            "monthly_publish",
+            f"monthly publish (1 period × {n_units} units + site pages)",
+            monthly_s,
+            ours,
+            "s/unit",
+            note=_publish_note(details["publish"]["monthly"]),
+        )
+    )
     # A new month in the exports rebuilds the whole database today (no incremental loading): the
     # cycle is the full build + the monthly publish, i.e. 1.00× a full rebuild + publish.
     cycle_ratio = 1.0
     cycle_met = at_most(cycle_ratio, CYCLE_RATIO_GOAL)
     if opts.interactions >= FULL_INTERACTIONS:
         cycle_met = cycle_met and cycle_s <= CYCLE_GOAL_S
-    out.append(Step("monthly_cycle", "monthly cycle: a new month in the exports → build + monthly publish", cycle_s,
-                    cycle_ratio, "× full", f"≤ {CYCLE_GOAL_S:g} s at 10M, ≤ {CYCLE_RATIO_GOAL:g}× full", cycle_met,
-                    note="every input file is reloaded and revalidated when one changes: the cycle is the whole "
-                         "build plus the monthly publish"))
+    out.append(
+        Step(
+            "monthly_cycle",
+            "monthly cycle: a new month in the exports → build + monthly publish",
+            cycle_s,
+            cycle_ratio,
+            "× full",
+            f"≤ {CYCLE_GOAL_S:g} s at 10M, ≤ {CYCLE_RATIO_GOAL:g}× full",
+            cycle_met,
+            note="every input file is reloaded and revalidated when one changes: the cycle is the whole "
+            "build plus the monthly publish",
+        )
+    )
 
     tree.step = "re-publish"
     seconds = _publish(config, log, opts, period, details, "republish")
-    out.append(Step("republish", "re-publish, nothing changed", seconds, None, "", f"≤ {REPUBLISH_GOAL_S:g} s",
-                    at_most(seconds, REPUBLISH_GOAL_S)))
+    out.append(
+        Step(
+            "republish",
+            "re-publish, nothing changed",
+            seconds,
+            None,
+            "",
+            f"≤ {REPUBLISH_GOAL_S:g} s",
+            at_most(seconds, REPUBLISH_GOAL_S),
+        )
+    )
 
     tree.step = "naive pipeline"
-    naive_s, count = naive_pipeline(config, newest, units[-opts.naive_units:], renderer, Path(opts.work) / "naive", log)
+    naive_s, count = naive_pipeline(
+        config, newest, units[-opts.naive_units :], renderer, Path(opts.work) / "naive", log
+    )
     naive = naive_s / count
     speedup = _ratio(naive, ours)
-    out.append(Step("naive", f"naive pipeline ({count} unit reports: papermill per unit, fresh kernel, same "
-                             "rendering)", naive_s, naive, "s/unit"))
-    out.append(Step("per_unit", "per unit page (execute + render, HTML + PDF): naive ÷ ours", ours, speedup, "× naive",
-                    f"≥ {SPEEDUP_GOAL:g}× faster than naive", at_least(speedup, SPEEDUP_GOAL),
-                    note=f"ours: the monthly publish, {ours:.2f} s/unit (its site pages included); naive: {naive:.2f} s/unit"))
+    out.append(
+        Step(
+            "naive",
+            f"naive pipeline ({count} unit reports: papermill per unit, fresh kernel, same rendering)",
+            naive_s,
+            naive,
+            "s/unit",
+        )
+    )
+    out.append(
+        Step(
+            "per_unit",
+            "per unit page (execute + render, HTML + PDF): naive ÷ ours",
+            ours,
+            speedup,
+            "× naive",
+            f"≥ {SPEEDUP_GOAL:g}× faster than naive",
+            at_least(speedup, SPEEDUP_GOAL),
+            note=f"ours: the monthly publish, {ours:.2f} s/unit (its site pages included); naive: {naive:.2f} s/unit",
+        )
+    )
     details["renderer"] = renderer
     details["first_publish_periods"] = first
     return out
@@ -670,10 +893,22 @@ def naive_pipeline(config, period: str, units: list[str], renderer: str, work: P
         source = reports / (page.removesuffix(".html") + ".ipynb")
         source.parent.mkdir(parents=True, exist_ok=True)
         papermill.execute_notebook(
-            str(Path(config.notebooks) / "unit.ipynb"), str(source), kernel_name="python3", progress_bar=False,
-            log_output=False, parameters={"database": str(Path(config.database).resolve()), "root": root_from(page),
-                                          "period": period, "revision": 1, "provisional": False, "reason": "",
-                                          "previous_csv": "", "unit_id": unit_id})
+            str(Path(config.notebooks) / "unit.ipynb"),
+            str(source),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            parameters={
+                "database": str(Path(config.database).resolve()),
+                "root": root_from(page),
+                "period": period,
+                "revision": 1,
+                "provisional": False,
+                "reason": "",
+                "previous_csv": "",
+                "unit_id": unit_id,
+            },
+        )
         pages.append(Page(source=source, html=True, pdf=True))
     site.mkdir(parents=True, exist_ok=True)
     get_renderer(renderer).render(Path(config.project), reports, pages, site)
@@ -685,16 +920,19 @@ def naive_pipeline(config, period: str, units: list[str], renderer: str, work: P
 def _publish_note(b: dict) -> str:
     if b.get("execute_s") is None:
         return ""
-    return (f"execute {b['notebooks']} notebooks {b['execute_s']:.1f} s ({b['execute_s_per_notebook']:.2f} s each, "
-            f"wall), then rendering {b['pages']} pages and the site {b['after_execute_s']:.1f} s")
+    return (
+        f"execute {b['notebooks']} notebooks {b['execute_s']:.1f} s ({b['execute_s_per_notebook']:.2f} s each, "
+        f"wall), then rendering {b['pages']} pages and the site {b['after_execute_s']:.1f} s"
+    )
 
 
 # ----------------------------------------------------------------------------- scaling
 
+
 def run_scale(opts: Options, log: Log | None = None) -> dict:
     """The scaling table: build and compute at each size; the monthly publish at 38 and 200 units."""
     log = log or Log()
-    started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    started_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     steps: list[Step] = []
     details: dict = {"sizes": {}, "units": {}}
     with Sampler() as tree:
@@ -711,13 +949,27 @@ def run_scale(opts: Options, log: Log | None = None) -> dict:
             peak = tree.steps[tree.step].peak_bytes
             details["sizes"][str(n)] = {k: _r(v) if isinstance(v, float) else v for k, v in f.items()}
             details["sizes"][str(n)]["peak_bytes"] = peak
-            for key, label, seconds in (("load_validate", "load + validate", f["load_validate_s"]),
-                                        ("compute", "compute (everything)", f["compute_s"]),
-                                        ("build", "build total", f["build_s"])):
-                steps.append(Step(f"{key}_{n}", f"{n / 1e6:g}M interactions: {label}", seconds,
-                                  _per(f["rows"], seconds), "rows/s"))
-            steps.append(Step(f"memory_{n}", f"{n / 1e6:g}M interactions: peak memory (build, compute)", None,
-                              peak / GB, "GB", f"≤ {MEMORY_GOAL_GB:g} GB", at_most(peak / GB, MEMORY_GOAL_GB)))
+            for key, label, seconds in (
+                ("load_validate", "load + validate", f["load_validate_s"]),
+                ("compute", "compute (everything)", f["compute_s"]),
+                ("build", "build total", f["build_s"]),
+            ):
+                steps.append(
+                    Step(
+                        f"{key}_{n}", f"{n / 1e6:g}M interactions: {label}", seconds, _per(f["rows"], seconds), "rows/s"
+                    )
+                )
+            steps.append(
+                Step(
+                    f"memory_{n}",
+                    f"{n / 1e6:g}M interactions: peak memory (build, compute)",
+                    None,
+                    peak / GB,
+                    "GB",
+                    f"≤ {MEMORY_GOAL_GB:g} GB",
+                    at_most(peak / GB, MEMORY_GOAL_GB),
+                )
+            )
         for teams in opts.scale_teams:
             work = (opts.work / f"scale-teams-{teams}").resolve()
             work.mkdir(parents=True, exist_ok=True)
@@ -737,41 +989,73 @@ def run_scale(opts: Options, log: Log | None = None) -> dict:
             with duckdb.connect(str(config.database), read_only=True) as con:
                 newest = con.execute("SELECT max(period) FROM periods WHERE complete").fetchone()[0]
             seconds = _publish(config, log, opts, newest, details["units"], str(summary.units))
-            steps.append(Step(f"publish_{summary.units}", f"monthly publish, {summary.units} units", seconds,
-                              seconds / summary.units, "s/unit"))
-    finished_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+            steps.append(
+                Step(
+                    f"publish_{summary.units}",
+                    f"monthly publish, {summary.units} units",
+                    seconds,
+                    seconds / summary.units,
+                    "s/unit",
+                )
+            )
+    finished_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     memory = {"steps": {name: u.as_dict() for name, u in tree.steps.items() if name}}
-    size = {"interactions": list(opts.scale_sizes), "months": opts.months, "teams": list(opts.scale_teams),
-            "seed": opts.seed, "end_month": END_MONTH, "small": False, "scale": True}
-    return results_document(steps, size=size, details=details, memory=memory, started_at=started_at,
-                            finished_at=finished_at)
+    size = {
+        "interactions": list(opts.scale_sizes),
+        "months": opts.months,
+        "teams": list(opts.scale_teams),
+        "seed": opts.seed,
+        "end_month": END_MONTH,
+        "small": False,
+        "scale": True,
+    }
+    return results_document(
+        steps, size=size, details=details, memory=memory, started_at=started_at, finished_at=finished_at
+    )
 
 
 # ----------------------------------------------------------------------------- command line
 
+
 def parse_args(argv: list[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--interactions", type=int, default=None,
-                   help=f"interactions to generate (default {FULL_INTERACTIONS:,})")
+    p.add_argument(
+        "--interactions", type=int, default=None, help=f"interactions to generate (default {FULL_INTERACTIONS:,})"
+    )
     p.add_argument("--small", action="store_true", help=f"a quick run: {SMALL_INTERACTIONS:,} interactions")
-    p.add_argument("--scale", action="store_true",
-                   help="the scaling table: build at " + ", ".join(f"{n / 1e6:g}M" for n in SCALE_INTERACTIONS)
-                        + " interactions, monthly publish at 38 and 200 units")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="the scaling table: build at "
+        + ", ".join(f"{n / 1e6:g}M" for n in SCALE_INTERACTIONS)
+        + " interactions, monthly publish at 38 and 200 units",
+    )
     p.add_argument("--months", type=int, default=MONTHS, help=f"complete months of history (default {MONTHS})")
     p.add_argument("--teams", type=int, default=TEAMS, help=f"leaf teams (default {TEAMS})")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--work", type=Path, default=Path("bench/work"), help="work folder (default bench/work)")
-    p.add_argument("--results", type=Path, default=None,
-                   help="default bench/results.json (results-small.json with --small, results-scale.json with --scale)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="default bench/results.json (results-small.json with --small, results-scale.json with --scale)",
+    )
     p.add_argument("--config", type=Path, default=None, help="targets etc. (default ./scorecard.yml if present)")
-    p.add_argument("--first-periods", default=None,
-                   help="periods in the first publish: 'all' (every complete period but the newest) or N (the "
-                        f"last N of them, one PERIOD= publish each; default {SMALL_FIRST_PERIODS})")
+    p.add_argument(
+        "--first-periods",
+        default=None,
+        help="periods in the first publish: 'all' (every complete period but the newest) or N (the "
+        f"last N of them, one PERIOD= publish each; default {SMALL_FIRST_PERIODS})",
+    )
     p.add_argument("--repeats", type=int, default=3, help="compute and floor runs, best taken (default 3)")
     p.add_argument("--renderer", choices=["builtin", "quarto"], help="rendering back end (default as `make publish`)")
     p.add_argument("--workers", type=int, help="notebook workers (default one per core)")
-    p.add_argument("--naive-units", type=int, default=NAIVE_UNITS,
-                   help=f"unit reports the naive pipeline runs (default {NAIVE_UNITS})")
+    p.add_argument(
+        "--naive-units",
+        type=int,
+        default=NAIVE_UNITS,
+        help=f"unit reports the naive pipeline runs (default {NAIVE_UNITS})",
+    )
     p.add_argument("--regenerate", action="store_true", help="write the demo data even if the work folder has it")
     p.add_argument("--no-publish", dest="publish", action="store_false", help="stop after compute")
     a = p.parse_args(argv)
@@ -787,18 +1071,34 @@ def parse_args(argv: list[str] | None = None) -> Options:
     else:
         p.error("--first-periods: 'all' or a positive number")
     name = "results-small.json" if a.small else "results-scale.json" if a.scale else "results.json"
-    return Options(interactions=interactions, small=a.small, months=a.months, teams=a.teams, seed=a.seed,
-                   work=a.work, config=a.config, first_periods=first, results=a.results or Path("bench") / name,
-                   repeats=max(1, a.repeats), renderer=a.renderer, workers=a.workers, regenerate=a.regenerate,
-                   publish=a.publish, naive_units=max(1, a.naive_units), scale=a.scale)
+    return Options(
+        interactions=interactions,
+        small=a.small,
+        months=a.months,
+        teams=a.teams,
+        seed=a.seed,
+        work=a.work,
+        config=a.config,
+        first_periods=first,
+        results=a.results or Path("bench") / name,
+        repeats=max(1, a.repeats),
+        renderer=a.renderer,
+        workers=a.workers,
+        regenerate=a.regenerate,
+        publish=a.publish,
+        naive_units=max(1, a.naive_units),
+        scale=a.scale,
+    )
 
 
 def report(doc: dict) -> str:
     s = doc["size"]
     sizes = s["interactions"] if isinstance(s["interactions"], list) else [s["interactions"]]
-    head = (f"scorecard bench: {', '.join(f'{n:,}' for n in sizes)} interactions, {s['months']} months, seed "
-            f"{s['seed']}; {doc['machine']['cpus']} cores, {doc['machine']['memory_gb']} GB, "
-            f"duckdb {doc['machine']['duckdb']}")
+    head = (
+        f"scorecard bench: {', '.join(f'{n:,}' for n in sizes)} interactions, {s['months']} months, seed "
+        f"{s['seed']}; {doc['machine']['cpus']} cores, {doc['machine']['memory_gb']} GB, "
+        f"duckdb {doc['machine']['duckdb']}"
+    )
     return head + "\n\n" + format_table(Step(**st) for st in doc["steps"]) + "\n" + machine_load(doc)
 
 
@@ -811,8 +1111,10 @@ def machine_load(doc: dict) -> str:
     line = "CPU cores used by this run / by other processes, per step: " + ", ".join(cells)
     busiest = max((u["other_processes_cores"] for u in steps.values() if u.get("wall_s", 60) >= 10), default=0.0)
     if busiest >= 0.25:
-        line += (f"\nWARNING: other processes took up to {busiest:.1f} of {doc['machine']['cpus']} cores during "
-                 f"the run: the timings above are inflated by that much contention")
+        line += (
+            f"\nWARNING: other processes took up to {busiest:.1f} of {doc['machine']['cpus']} cores during "
+            f"the run: the timings above are inflated by that much contention"
+        )
     return line
 
 

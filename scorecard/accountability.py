@@ -39,20 +39,26 @@ def compute_escalation_path(con: duckdb.DuckDBPyConnection, escalation_periods: 
 
 def escalated_to_unit(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """Escalations that reached this unit from its children (level 2): for the parent's page."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT e.unit_id, o.unit_name, e.kpi_id, c.name AS kpi_name, e.red_streak, e.since_period,
                e.escalated_to, e.accountable
         FROM escalation_path e JOIN org_units o USING (unit_id) JOIN catalog c USING (kpi_id)
         WHERE e.period = ? AND e.escalated_to_unit = ? AND e.level = 2
-        ORDER BY e.red_streak DESC, o.sort_path, c.sort_order""", [period, unit_id]).df()
+        ORDER BY e.red_streak DESC, o.sort_path, c.sort_order""",
+        [period, unit_id],
+    ).df()
 
 
 def roles(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """Every KPI's owner and RACI roles in force for a unit and period, in catalog order."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT t.kpi_id, c.name AS kpi_name, t.owner, t.accountable, t.responsible, t.consulted, t.informed
         FROM targets t JOIN catalog c USING (kpi_id)
-        WHERE t.period = ? AND t.unit_id = ? ORDER BY c.sort_order""", [period, unit_id]).df()
+        WHERE t.period = ? AND t.unit_id = ? ORDER BY c.sort_order""",
+        [period, unit_id],
+    ).df()
 
 
 def rule_trail(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -67,8 +67,18 @@ from .kpis import DIMENSIONS, Grouping, compute_kpi_rows
 Z_CRITICAL = 1.959963984540054
 
 # KPIs of the breakdowns: interaction-based and survey-based (those with a channel and a segment).
-BREAKDOWN_KPIS = ("csat", "nps", "ces", "fcr", "frt_median", "resolution_median", "sla_frt", "reopen_rate",
-                  "aht", "volume")
+BREAKDOWN_KPIS = (
+    "csat",
+    "nps",
+    "ces",
+    "fcr",
+    "frt_median",
+    "resolution_median",
+    "sla_frt",
+    "reopen_rate",
+    "aht",
+    "volume",
+)
 # What the records of a KPI are called in a mix-shift message.
 SURVEY_KPIS = ("csat", "nps", "ces")
 

@@ -43,7 +43,7 @@ class Kpi(BaseModel):
     responsible: str = ""
     consulted: str = ""
     informed: str = ""
-    short: str = ""      # short label for sentences ("FCR"); the name when empty
+    short: str = ""  # short label for sentences ("FCR"); the name when empty
     noisy: bool = False  # survey-based and noisy month to month: reports show the 3-month rolling value
 
     @property
@@ -51,12 +51,11 @@ class Kpi(BaseModel):
         return self.short or self.name
 
     @model_validator(mode="after")
-    def _target_and_amber_agree(self) -> "Kpi":
+    def _target_and_amber_agree(self) -> Kpi:
         check_band(self.direction, self.target, self.amber, f"catalog KPI {self.id!r}")
         if self.direction == "context" and (self.weight or self.target is not None):
             raise ValueError(f"catalog KPI {self.id!r} is context only: it takes no target or weight")
         return self
-
 
     @field_validator("accountable", "responsible", "consulted", "informed", mode="before")
     @classmethod
@@ -88,16 +87,20 @@ class Catalog(BaseModel):
     changes: tuple[Change, ...] = ()
 
     @model_validator(mode="after")
-    def _changes_lead_to_version(self) -> "Catalog":
+    def _changes_lead_to_version(self) -> Catalog:
         for change in self.changes:
             if change.version > self.version:
-                raise ValueError(f"changes: version {change.version} is newer than the catalog's version {self.version}")
+                raise ValueError(
+                    f"changes: version {change.version} is newer than the catalog's version {self.version}"
+                )
         versions = [c.version for c in self.changes]
         if versions != sorted(versions):
             raise ValueError("changes: list the entries oldest first (by version)")
         if self.changes and versions[-1] != self.version:
-            raise ValueError(f"changes: the catalog is version {self.version} but the latest change is for version "
-                             f"{versions[-1]}; add an entry saying what changed in version {self.version} and why")
+            raise ValueError(
+                f"changes: the catalog is version {self.version} but the latest change is for version "
+                f"{versions[-1]}; add an entry saying what changed in version {self.version} and why"
+            )
         return self
 
     def changes_since(self, version: int) -> tuple[Change, ...]:

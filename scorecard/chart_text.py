@@ -25,8 +25,10 @@ def trends_alt(trends: pd.DataFrame, kpis: list[dict]) -> str:
         values = df["value"].dropna()
         if len(values):
             latest.append(f"{k['name']} {format_value(values.iloc[-1], k['kpi_unit'])}")
-    return (f"Trend charts, one panel per weighted KPI ({len(kpis)}), {span}, with the target line, status "
-            f"bands and 95% interval. Latest values: {_names(latest)}.")
+    return (
+        f"Trend charts, one panel per weighted KPI ({len(kpis)}), {span}, with the target line, status "
+        f"bands and 95% interval. Latest values: {_names(latest)}."
+    )
 
 
 def priority_alt(placed: pd.DataFrame, title: str = "Priority matrix") -> str:
@@ -36,8 +38,10 @@ def priority_alt(placed: pd.DataFrame, title: str = "Priority matrix") -> str:
         names = placed.loc[placed["quadrant"] == quadrant, "name"].tolist()
         if names:
             parts.append(f"{quadrant}: {_names(names)}")
-    return (f"{title}: each weighted KPI placed by importance (share of the weight) against its gap to "
-            f"target (100 − score). " + "; ".join(parts) + ".")
+    return (
+        f"{title}: each weighted KPI placed by importance (share of the weight) against its gap to "
+        f"target (100 − score). " + "; ".join(parts) + "."
+    )
 
 
 def ranking_alt(ranking: pd.DataFrame, title: str = "Composite score by unit") -> str:

@@ -23,16 +23,16 @@ from .loading import find_sources, table_files
 from .needs import NEEDS, SECOND_TABLE, Need, withheld_kpis
 from .warehouse import build
 
-EXAMPLES = 2   # example rows shown per table and reason
+EXAMPLES = 2  # example rows shown per table and reason
 
 
 @dataclass
 class TableCheck:
     table: str
-    file: str | None            # None: no file for this table
+    file: str | None  # None: no file for this table
     read: int = 0
     set_aside: int = 0
-    reasons: list[tuple[str, int, list[str]]] = field(default_factory=list)   # reason, rows, examples
+    reasons: list[tuple[str, int, list[str]]] = field(default_factory=list)  # reason, rows, examples
 
 
 @dataclass
@@ -41,12 +41,12 @@ class CheckReport:
     data: Path
     tables: list[TableCheck]
     computable: list[str]
-    not_computable: list[tuple[str, str]]     # kpi, why
-    periods: list[tuple[str, bool, int]]      # period, complete, interactions created in it
+    not_computable: list[tuple[str, str]]  # kpi, why
+    periods: list[tuple[str, bool, int]]  # period, complete, interactions created in it
     cutoff: str
     units: int
-    site: str = ""                  # what the site holds and what a publish would add to it
-    site_refused: bool = False      # the site holds another organisation's scorecard
+    site: str = ""  # what the site holds and what a publish would add to it
+    site_refused: bool = False  # the site holds another organisation's scorecard
 
     @property
     def complete(self) -> list[str]:
@@ -103,12 +103,16 @@ def _site(site: Path, units: set[str], complete: list[str]) -> tuple[str, bool]:
     other = manifests.other_organisation(manifest, units)
     if other:
         shown = ", ".join(repr(u) for u in other[:3]) + (", ..." if len(other) > 3 else "")
-        return (f"{site} holds the scorecard of other units ({shown}): a publish there would be refused; "
-                "publish into another folder (SITE=... or --site) or remove it first"), True
+        return (
+            f"{site} holds the scorecard of other units ({shown}): a publish there would be refused; "
+            "publish into another folder (SITE=... or --site) or remove it first"
+        ), True
     published = {e["period"] for e in manifest["periods"]}
     new = [p for p in complete if p not in published]
-    return (f"{site}: {len(published)} month(s) published; a publish adds {len(new)} complete month(s)"
-            + (f" ({_span(new)})" if new else "")), False
+    return (
+        f"{site}: {len(published)} month(s) published; a publish adds {len(new)} complete month(s)"
+        + (f" ({_span(new)})" if new else "")
+    ), False
 
 
 def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
@@ -126,7 +130,7 @@ def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
         source = sources.get(name)
         if source is None:
             if name == "benchmarks":
-                continue   # the packaged (or configured) benchmarks stand in; not an input table
+                continue  # the packaged (or configured) benchmarks stand in; not an input table
             out.append(TableCheck(name, None))
             continue
         item = TableCheck(name, source.path.name)
@@ -171,8 +175,10 @@ def _span(periods: list[str]) -> str:
 
 def _render(r: CheckReport) -> list[str]:
     config = r.chosen.config
-    lines = [f"Configuration: {r.chosen.describe()}",
-             f"  time zone {config.timezone}, {len(config.targets)} target rule(s), minimum sample {config.min_sample}"]
+    lines = [
+        f"Configuration: {r.chosen.describe()}",
+        f"  time zone {config.timezone}, {len(config.targets)} target rule(s), minimum sample {config.min_sample}",
+    ]
     outputs = f"  a publish writes: site {config.site}, database {config.database}, executed notebooks {config.reports}"
     lines.append(outputs)
     if Path(config.project) != PACKAGED_PROJECT or Path(config.notebooks) != PACKAGED_NOTEBOOKS:
@@ -189,8 +195,11 @@ def _render(r: CheckReport) -> list[str]:
             for example in examples:
                 lines.append(f"              e.g. {_clip(example)}")
 
-    lines += ["", f"KPIs that can be computed ({len(r.computable)} of {len(r.computable) + len(r.not_computable)}): "
-              + (", ".join(r.computable) or "none")]
+    lines += [
+        "",
+        f"KPIs that can be computed ({len(r.computable)} of {len(r.computable) + len(r.not_computable)}): "
+        + (", ".join(r.computable) or "none"),
+    ]
     if r.not_computable:
         lines.append(f"KPIs that cannot ({len(r.not_computable)}), published as no data:")
         width = max(len(k) for k, _ in r.not_computable)
@@ -199,14 +208,20 @@ def _render(r: CheckReport) -> list[str]:
     periods = [p for p, _c, _n in r.periods]
     incomplete = [p for p, complete, _n in r.periods if not complete]
     empty = [p for p, _c, n in r.periods if n == 0]
-    lines += ["", f"Months found: {len(periods)} ({_span(periods)}), {_units(r.units)}, data cut-off {r.cutoff}",
-              f"  complete: {len(r.complete)}" + (f" ({_span(r.complete)})" if r.complete else "")]
+    lines += [
+        "",
+        f"Months found: {len(periods)} ({_span(periods)}), {_units(r.units)}, data cut-off {r.cutoff}",
+        f"  complete: {len(r.complete)}" + (f" ({_span(r.complete)})" if r.complete else ""),
+    ]
     if incomplete:
-        lines.append(f"  incomplete: {', '.join(incomplete)} (the cut-off is before the month's end; "
-                     "publish one with --period YYYY-MM, marked provisional)")
+        lines.append(
+            f"  incomplete: {', '.join(incomplete)} (the cut-off is before the month's end; "
+            "publish one with --period YYYY-MM, marked provisional)"
+        )
     if empty:
-        lines.append(f"  months without interactions: {_span(empty) if len(empty) > 6 else ', '.join(empty)}"
-                     f" ({len(empty)})")
+        lines.append(
+            f"  months without interactions: {_span(empty) if len(empty) > 6 else ', '.join(empty)} ({len(empty)})"
+        )
     if r.site:
         lines += ["", f"Site: {r.site}"]
     lines.append("")
@@ -215,8 +230,10 @@ def _render(r: CheckReport) -> list[str]:
     elif r.ok:
         lines.append(f"OK: a publish would succeed ({len(r.complete)} complete month(s) × {_units(r.units)}).")
     else:
-        lines.append("NOT READY: no complete month yet, so a publish has nothing to publish "
-                     "(publish an incomplete month with --period YYYY-MM, marked provisional).")
+        lines.append(
+            "NOT READY: no complete month yet, so a publish has nothing to publish "
+            "(publish an incomplete month with --period YYYY-MM, marked provisional)."
+        )
     return lines
 
 

@@ -16,9 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import ScorecardError
-
-DEFAULT_CONFIG = "scorecard.yml"   # looked for in the data folder (configsource.CONFIG_NAME)
+DEFAULT_CONFIG = "scorecard.yml"  # looked for in the data folder (configsource.CONFIG_NAME)
 
 
 class Progress:
@@ -70,10 +68,14 @@ def _recorded_data(database: str | Path) -> str | None:
 def cmd_demo(args) -> int:
     from .demo import generate
 
-    counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet),
-                      review=True)
-    print(f"demo data in {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
-          + f"; its configuration: {Path(args.out) / 'scorecard.yml'}")
+    counts = generate(
+        args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet), review=True
+    )
+    print(
+        f"demo data in {args.out}: "
+        + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+        + f"; its configuration: {Path(args.out) / 'scorecard.yml'}"
+    )
     return 0
 
 
@@ -131,10 +133,19 @@ def cmd_publish(args) -> int:
     check_arguments(period=args.period or None, restate=args.restate or None, reason=args.reason)
     progress = Progress(args.quiet)
     config = _config(args, progress)
-    overrides = {k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v}
+    overrides = {
+        k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v
+    }
     config = config.model_copy(update=overrides)
-    summary = publish(config, period=args.period or None, restate=args.restate or None, reason=args.reason,
-                      renderer=args.renderer, workers=args.workers, progress=progress)
+    summary = publish(
+        config,
+        period=args.period or None,
+        restate=args.restate or None,
+        reason=args.reason,
+        renderer=args.renderer,
+        workers=args.workers,
+        progress=progress,
+    )
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
     print(summary.line())
@@ -148,7 +159,7 @@ def cmd_check(args) -> int:
     chosen = _chosen(args)
     if args.site:
         chosen = replace(chosen, config=chosen.config.model_copy(update={"site": Path(args.site).resolve()}))
-    print(f"Configuration: {chosen.describe()}", flush=True)   # also when the check then fails
+    print(f"Configuration: {chosen.describe()}", flush=True)  # also when the check then fails
     report = check(chosen, progress=Progress(args.quiet))
     print("\n".join(report.render().splitlines()[1:]))
     return report.exit_code
@@ -175,8 +186,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp):
-        sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
-                                         "if present, else the built-in defaults)")
+        sp.add_argument(
+            "--config",
+            help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
+            "if present, else the built-in defaults)",
+        )
         sp.add_argument("--db", help="DuckDB database file (default: `database` in the configuration)")
         return sp
 
@@ -186,13 +200,17 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=7)
     sp.set_defaults(func=cmd_demo)
 
-    sp = sub.add_parser("check", help="load and validate a data folder and say what a publish would do; "
-                                      "publish nothing")
+    sp = sub.add_parser(
+        "check", help="load and validate a data folder and say what a publish would do; publish nothing"
+    )
     sp.add_argument("data", nargs="?", help="input folder (default: `data` in the configuration)")
     sp.add_argument("--data", dest="data_option", metavar="DATA", help="the same, as an option")
     sp.add_argument("--site", help="the site a publish would write (default: `site` in the configuration)")
-    sp.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
-                                     "if present, else the built-in defaults)")
+    sp.add_argument(
+        "--config",
+        help=f"configuration file (default: {DEFAULT_CONFIG} in the input folder "
+        "if present, else the built-in defaults)",
+    )
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("init", help="look at a folder of exports and write a starter DATA/scorecard.yml")
@@ -204,8 +222,9 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_build)
 
     sp = with_config(sub.add_parser("compute", help="recompute results in a built database (after changing targets)"))
-    sp.add_argument("--data", help="input folder whose scorecard.yml to use (default: the folder the database "
-                                   "was built from)")
+    sp.add_argument(
+        "--data", help="input folder whose scorecard.yml to use (default: the folder the database was built from)"
+    )
     sp.set_defaults(func=cmd_compute)
 
     sp = with_config(sub.add_parser("export", help="write the long-format scorecard.csv"))
@@ -219,8 +238,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--period", help="publish this period YYYY-MM (an incomplete one as provisional)")
     sp.add_argument("--restate", metavar="PERIOD", help="publish a new revision of a published period")
     sp.add_argument("--reason", help="why the period is restated (required with --restate)")
-    sp.add_argument("--renderer", choices=["quarto", "builtin"],
-                    help="rendering back end (default: $RENDERER, else quarto when installed, else builtin)")
+    sp.add_argument(
+        "--renderer",
+        choices=["quarto", "builtin"],
+        help="rendering back end (default: $RENDERER, else quarto when installed, else builtin)",
+    )
     sp.add_argument("--workers", type=int, help="notebook workers (default: one per core)")
     sp.set_defaults(func=cmd_publish)
 

@@ -69,18 +69,22 @@ def compute_commentary(con: duckdb.DuckDBPyConnection) -> None:
 def unit_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """The unit-level comments of the period (they head the page), in the order written, each
     with whether its action is overdue at the period's end."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT c.author, c.analysis, c.action, c.due, c.action_status, coalesce(a.overdue, false) AS overdue
         FROM commentary c
         LEFT JOIN open_actions a ON a.period = c.period AND a.unit_id = c.unit_id AND a.kpi_id IS NULL
              AND a.action = c.action AND NOT a.carried
-        WHERE c.period = ? AND c.unit_id = ? AND c.kpi_id IS NULL""", [period, unit_id]).df()
+        WHERE c.period = ? AND c.unit_id = ? AND c.kpi_id IS NULL""",
+        [period, unit_id],
+    ).df()
 
 
 def kpi_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """The KPI comments of the period in catalog order, each with its action (if any) and whether
     that action is overdue at the period's end."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT c.kpi_id, k.name AS kpi_name, c.author, c.analysis, c.action, c.due, c.action_status,
                coalesce(a.overdue, false) AS overdue
         FROM commentary c
@@ -88,22 +92,30 @@ def kpi_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> p
         LEFT JOIN open_actions a ON a.period = c.period AND a.unit_id = c.unit_id AND a.kpi_id = c.kpi_id
              AND a.action = c.action AND NOT a.carried
         WHERE c.period = ? AND c.unit_id = ?
-        ORDER BY k.sort_order""", [period, unit_id]).df()
+        ORDER BY k.sort_order""",
+        [period, unit_id],
+    ).df()
 
 
 def carried_actions(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """Actions written in earlier periods and still open at this one, overdue ones first."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT a.kpi_id, k.name AS kpi_name, a.action, a.author, a.due, a.action_status, a.since_period,
                a.last_update, a.overdue
         FROM open_actions a LEFT JOIN catalog k USING (kpi_id)
         WHERE a.period = ? AND a.unit_id = ? AND a.carried
-        ORDER BY a.overdue DESC, a.due NULLS LAST, k.sort_order NULLS FIRST, a.action""", [period, unit_id]).df()
+        ORDER BY a.overdue DESC, a.due NULLS LAST, k.sort_order NULLS FIRST, a.action""",
+        [period, unit_id],
+    ).df()
 
 
 def missing_comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """Red "fix now" KPIs without a comment from their owner, with the message to show."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT g.kpi_id, k.name AS kpi_name, g.owner, g.message
         FROM comment_gaps g JOIN catalog k USING (kpi_id)
-        WHERE g.period = ? AND g.unit_id = ? ORDER BY k.sort_order""", [period, unit_id]).df()
+        WHERE g.period = ? AND g.unit_id = ? ORDER BY k.sort_order""",
+        [period, unit_id],
+    ).df()

@@ -11,8 +11,16 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError,
-                      field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from .catalog import Catalog, load_catalog
 from .errors import ConfigError
@@ -79,7 +87,9 @@ class Quadrants(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     importance: float | None = Field(
-        default=None, gt=0, lt=100,
+        default=None,
+        gt=0,
+        lt=100,
         description="importance split in % of weight; default 100 / number of weighted KPIs",
     )
     gap: float = Field(default=25, gt=0, lt=100, description="gap split (100 - score)")
@@ -93,23 +103,36 @@ class TableSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str | None = Field(default=None, description="the file's name in the input folder; default NAME.csv (.csv.gz, ...)")
+    file: str | None = Field(
+        default=None, description="the file's name in the input folder; default NAME.csv (.csv.gz, ...)"
+    )
     encoding: str | None = Field(default=None, description="utf-8, cp1252, latin-1 or utf-16; default detected")
-    delimiter: str | None = Field(default=None, description="one character (or `tab`); default detected from the header line")
+    delimiter: str | None = Field(
+        default=None, description="one character (or `tab`); default detected from the header line"
+    )
     decimal: Literal[".", ","] | None = Field(default=None, description="default `.`, `,` when detected in a ;-file")
     sheet: str | int | None = Field(default=None, description="workbook sheet name or 0-based index; default the first")
     timestamp_format: str | list[str] | None = Field(
-        default=None, description="strptime format(s) such as '%d/%m/%Y %H:%M', or epoch / epoch_ms; default ISO 8601")
-    max_quarantine_share: float | None = Field(default=None, ge=0, le=1,
-                                               description="this table's share of rows that may be set aside")
+        default=None, description="strptime format(s) such as '%d/%m/%Y %H:%M', or epoch / epoch_ms; default ISO 8601"
+    )
+    max_quarantine_share: float | None = Field(
+        default=None, ge=0, le=1, description="this table's share of rows that may be set aside"
+    )
 
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        aliases = {"utf8": "utf-8", "utf-8-sig": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1",
-                   "latin1": "latin-1", "iso8859-1": "latin-1", "utf16": "utf-16"}
+        aliases = {
+            "utf8": "utf-8",
+            "utf-8-sig": "utf-8",
+            "windows-1252": "cp1252",
+            "iso-8859-1": "latin-1",
+            "latin1": "latin-1",
+            "iso8859-1": "latin-1",
+            "utf16": "utf-16",
+        }
         key = aliases.get(value.strip().lower(), value.strip().lower())
         if key not in TEXT_ENCODINGS:
             raise ValueError(f"unknown encoding {value!r} (expected one of {', '.join(TEXT_ENCODINGS)})")
@@ -147,11 +170,15 @@ class Config(BaseModel):
     notebooks: Path = PACKAGED_NOTEBOOKS
     project: Path = PACKAGED_PROJECT
     state_dir: Path | None = Field(
-        default=None, description="run lock, staging and publish journal; default: .scorecard-state beside the database",
+        default=None,
+        description="run lock, staging and publish journal; default: .scorecard-state beside the database",
     )
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
-    memory_limit: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-                              description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk")
+    memory_limit: str = Field(
+        default="3GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk",
+    )
     quadrants: Quadrants = Quadrants()
     escalation_periods: int = Field(default=2, ge=1)
     benchmarks: Path | None = Field(
@@ -159,10 +186,12 @@ class Config(BaseModel):
         description="benchmarks file used when the input folder has none; default the packaged one, null for none",
     )
     columns: dict[str, dict[str, str] | str] = Field(
-        default_factory=dict, description="per table: source column -> contract column, or a preset name")
+        default_factory=dict, description="per table: source column -> contract column, or a preset name"
+    )
     tables: dict[str, TableSettings] = Field(default_factory=dict, description="per table: how to read its file")
-    max_quarantine_share: float = Field(default=0.25, ge=0, le=1,
-                                        description="a table with a larger share of rows set aside stops the run")
+    max_quarantine_share: float = Field(
+        default=0.25, ge=0, le=1, description="a table with a larger share of rows set aside stops the run"
+    )
     targets: list[TargetRule] = Field(default_factory=list)
     # the file it was read from, for messages about its rules (not a setting)
     _source: str = PrivateAttr(default="configuration")
@@ -185,8 +214,10 @@ class Config(BaseModel):
         if self.data is None:
             from .errors import InputError
 
-            raise InputError("no input folder: give one with --data FOLDER (make publish DATA=FOLDER) "
-                             "or `data:` in the configuration")
+            raise InputError(
+                "no input folder: give one with --data FOLDER (make publish DATA=FOLDER) "
+                "or `data:` in the configuration"
+            )
         return Path(self.data)
 
     def fingerprint(self) -> str:
@@ -199,14 +230,16 @@ class Config(BaseModel):
             digest.update(b"\0benchmarks\0" + Path(self.benchmarks).read_bytes())
         return digest.hexdigest()
 
-    def resolve_paths(self, base: Path) -> "Config":
+    def resolve_paths(self, base: Path) -> Config:
         """Paths written in the file are relative to the file, not to wherever the command runs;
         defaults stay as they are (see the class docstring)."""
-        return self.model_copy(update={
-            name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
-            for name in PATH_SETTINGS
-            if name in self.model_fields_set and getattr(self, name) is not None
-        })
+        return self.model_copy(
+            update={
+                name: (base / getattr(self, name)) if not getattr(self, name).is_absolute() else getattr(self, name)
+                for name in PATH_SETTINGS
+                if name in self.model_fields_set and getattr(self, name) is not None
+            }
+        )
 
 
 def _format_validation_error(source: str, exc: ValidationError) -> str:
@@ -256,8 +289,9 @@ def load_config(path: str | Path | None = None, catalog: Catalog | None = None) 
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                          "save the file as UTF-8") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save the file as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

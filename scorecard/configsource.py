@@ -25,8 +25,8 @@ CONFIG_NAME = "scorecard.yml"
 @dataclass(frozen=True)
 class ChosenConfig:
     config: Config
-    path: Path | None   # the file read, None for the built-in defaults
-    origin: str         # why this one, for people: "in the data folder", "given with --config", ...
+    path: Path | None  # the file read, None for the built-in defaults
+    origin: str  # why this one, for people: "in the data folder", "given with --config", ...
 
     def describe(self) -> str:
         if self.path is None:
@@ -34,8 +34,9 @@ class ChosenConfig:
         return f"{self.path} ({self.origin})"
 
 
-def choose(config: str | Path | None = None, data: str | Path | None = None,
-           recorded_data: str | Path | None = None) -> ChosenConfig:
+def choose(
+    config: str | Path | None = None, data: str | Path | None = None, recorded_data: str | Path | None = None
+) -> ChosenConfig:
     """The configuration for a run on ``data`` (see the module docstring for the order).
 
     recorded_data: the input folder a database was built from, for commands that only get a

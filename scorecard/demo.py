@@ -78,14 +78,28 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["generate", "generate_review", "write_config", "ROLES", "INVALID", "TABLES", "REVIEW_TABLES",
-           "CONFIG_TEMPLATE"]
+__all__ = [
+    "generate",
+    "generate_review",
+    "write_config",
+    "ROLES",
+    "INVALID",
+    "TABLES",
+    "REVIEW_TABLES",
+    "CONFIG_TEMPLATE",
+]
 
 CONFIG_TEMPLATE = Path(__file__).with_name("demo_config.yml")
 
 TABLES = (
-    "org_units", "interactions", "survey_responses", "employee_pulse",
-    "qa_reviews", "costs", "customers", "sla_policies",
+    "org_units",
+    "interactions",
+    "survey_responses",
+    "employee_pulse",
+    "qa_reviews",
+    "costs",
+    "customers",
+    "sla_policies",
 )
 
 ROOT = ("Northwind Service", "Northwind Service – Company")
@@ -104,68 +118,186 @@ EXTRA_REGIONS = [
 
 REVIEW_TABLES = ("commentary", "initiatives")
 
-CHANNELS = ["email", "chat", "phone", "social"]    # codes 0..3 in the SQL
-PRIORITIES = ["low", "normal", "high", "urgent"]    # 20 %, 56 %, 17 %, 6 %; 1 % empty
-PRIORITY_FRT = [1.3, 1.0, 0.6, 0.3]                 # first-response time multiplier
+CHANNELS = ["email", "chat", "phone", "social"]  # codes 0..3 in the SQL
+PRIORITIES = ["low", "normal", "high", "urgent"]  # 20 %, 56 %, 17 %, 6 %; 1 % empty
+PRIORITY_FRT = [1.3, 1.0, 0.6, 0.3]  # first-response time multiplier
 
 SLA_POLICIES = [  # channel, priority ('' = any), first_response_minutes
-    ("email", "", 480), ("chat", "", 5), ("phone", "", 3), ("social", "", 120),
-    ("chat", "urgent", 2), ("email", "urgent", 60), ("email", "high", 240), ("phone", "urgent", 1),
+    ("email", "", 480),
+    ("chat", "", 5),
+    ("phone", "", 3),
+    ("social", "", 120),
+    ("chat", "urgent", 2),
+    ("email", "urgent", 60),
+    ("email", "high", 240),
+    ("phone", "urgent", 1),
 ]
 
-SMALL_TEAM_CAP = 70        # contacts a month of the low-n team, whatever the size
-EXPORT_DAYS = 5            # days of the month after end_month in the export
-SEASON = {1: 1.04, 2: 0.96, 3: 1.0, 4: 0.97, 5: 0.95, 6: 0.9,
-          7: 0.82, 8: 0.8, 9: 0.97, 10: 1.02, 11: 1.22, 12: 1.3}
+SMALL_TEAM_CAP = 70  # contacts a month of the low-n team, whatever the size
+EXPORT_DAYS = 5  # days of the month after end_month in the export
+SEASON = {1: 1.04, 2: 0.96, 3: 1.0, 4: 0.97, 5: 0.95, 6: 0.9, 7: 0.82, 8: 0.8, 9: 0.97, 10: 1.02, 11: 1.22, 12: 1.3}
 
 
 @dataclass(frozen=True)
 class Team:
     """A leaf unit and its behaviour (latent shifts: 0 is about on target)."""
+
     unit_id: str
     name: str
     region: str
-    weight: float                              # share of the contact volume
-    mix: tuple[float, float, float, float]     # email, chat, phone, social
-    sat: float = 0.0      # customer satisfaction shift (0 ~ CSAT 85 %, NPS 45)
-    fcr: float = 0.0      # logit shift of resolving at the first contact
+    weight: float  # share of the contact volume
+    mix: tuple[float, float, float, float]  # email, chat, phone, social
+    sat: float = 0.0  # customer satisfaction shift (0 ~ CSAT 85 %, NPS 45)
+    fcr: float = 0.0  # logit shift of resolving at the first contact
     email_fcr: float = 0.0  # extra logit shift for e-mail (escalations handled elsewhere)
-    frt: float = 1.0      # first-response time multiplier
-    enps: float = 0.0     # employee engagement shift (0 ~ eNPS 15)
+    frt: float = 1.0  # first-response time multiplier
+    enps: float = 0.0  # employee engagement shift (0 ~ eNPS 15)
     agents: int = 45
     enterprise: float = 0.08
     smb: float = 0.27
-    churn: float = 0.02   # monthly churn hazard of the team's customers
-    cpc: float = 7.0      # cost per contact
+    churn: float = 0.02  # monthly churn hazard of the team's customers
+    cpc: float = 7.0  # cost per contact
     role: str = ""
 
 
 TEAMS = [
-    Team("EMEA/Paris Équipe", "Paris – Équipe Billing & Returns", "EMEA", 0.10,
-         (0.6, 0.15, 0.2, 0.05), sat=-0.05, fcr=0.55, frt=1.9, enps=0.1, cpc=8.5),
-    Team("EMEA/Berlin Tier 1", "Berlin Tier 1 – Chat & E-Mail", "EMEA", 0.2,
-         (0.15, 0.85, 0.0, 0.0), sat=0.05, fcr=0.1, email_fcr=-0.7, frt=0.9, enps=0.2,
-         agents=55, cpc=5.5, role="mix_shift"),
-    Team("EMEA/Madrid Retención", "Madrid – Retención & Bajas", "EMEA", 0.11,
-         (0.25, 0.2, 0.5, 0.05), sat=0.25, fcr=0.3, frt=0.9, enps=0.35, cpc=7.5, role="slides"),
-    Team("EMEA/Dublin Key Accounts", "Dublin Key Accounts (Enterprise)", "EMEA", 0.09,
-         (0.5, 0.1, 0.4, 0.0), sat=0.35, fcr=0.9, frt=0.7, enps=0.5, agents=40,
-         enterprise=0.7, smb=0.3, churn=0.008, cpc=14.0),
-    Team("Americas/Toronto Tier 1", "Toronto Tier 1 – Chat & Phone", "Americas", 0.12,
-         (0.15, 0.5, 0.3, 0.05), sat=0.2, fcr=0.2, frt=0.8, enps=0.3, agents=50, cpc=6.0),
-    Team("Americas/Austin Tech Support", "Austin Tech Support (Tier 2)", "Americas", 0.11,
-         (0.6, 0.15, 0.25, 0.0), sat=-0.3, fcr=0.15, frt=2.8, enps=-0.2, cpc=9.0,
-         role="improves"),
-    Team("Americas/São Paulo Social", "São Paulo – Social & Messaging", "Americas", 0.09,
-         (0.15, 0.3, 0.0, 0.55), sat=-0.35, fcr=-0.1, frt=1.4, enps=-0.35, agents=40,
-         enterprise=0.02, smb=0.13, churn=0.03, cpc=5.0),
-    Team("APAC & Remote/Accessibility Desk", "Accessibility Desk (remote)", "APAC & Remote",
-         0.025, (0.3, 0.2, 0.5, 0.0), sat=0.3, fcr=0.6, frt=0.8, enps=0.4, agents=7, cpc=12.0,
-         role="low_n"),
-    Team("Americas/Ciudad de México Nights", "Ciudad de México – Nights & Weekends", "Americas",
-         0.08, (0.2, 0.4, 0.4, 0.0), sat=-0.12, fcr=-0.05, frt=1.3, enps=0.0, agents=40),
-    Team("APAC & Remote/Manila 24/7", "Manila 24/7 – Follow the Sun", "APAC & Remote", 0.12,
-         (0.35, 0.45, 0.15, 0.05), sat=0.0, fcr=0.1, frt=1.1, enps=0.25, agents=55, cpc=4.5),
+    Team(
+        "EMEA/Paris Équipe",
+        "Paris – Équipe Billing & Returns",
+        "EMEA",
+        0.10,
+        (0.6, 0.15, 0.2, 0.05),
+        sat=-0.05,
+        fcr=0.55,
+        frt=1.9,
+        enps=0.1,
+        cpc=8.5,
+    ),
+    Team(
+        "EMEA/Berlin Tier 1",
+        "Berlin Tier 1 – Chat & E-Mail",
+        "EMEA",
+        0.2,
+        (0.15, 0.85, 0.0, 0.0),
+        sat=0.05,
+        fcr=0.1,
+        email_fcr=-0.7,
+        frt=0.9,
+        enps=0.2,
+        agents=55,
+        cpc=5.5,
+        role="mix_shift",
+    ),
+    Team(
+        "EMEA/Madrid Retención",
+        "Madrid – Retención & Bajas",
+        "EMEA",
+        0.11,
+        (0.25, 0.2, 0.5, 0.05),
+        sat=0.25,
+        fcr=0.3,
+        frt=0.9,
+        enps=0.35,
+        cpc=7.5,
+        role="slides",
+    ),
+    Team(
+        "EMEA/Dublin Key Accounts",
+        "Dublin Key Accounts (Enterprise)",
+        "EMEA",
+        0.09,
+        (0.5, 0.1, 0.4, 0.0),
+        sat=0.35,
+        fcr=0.9,
+        frt=0.7,
+        enps=0.5,
+        agents=40,
+        enterprise=0.7,
+        smb=0.3,
+        churn=0.008,
+        cpc=14.0,
+    ),
+    Team(
+        "Americas/Toronto Tier 1",
+        "Toronto Tier 1 – Chat & Phone",
+        "Americas",
+        0.12,
+        (0.15, 0.5, 0.3, 0.05),
+        sat=0.2,
+        fcr=0.2,
+        frt=0.8,
+        enps=0.3,
+        agents=50,
+        cpc=6.0,
+    ),
+    Team(
+        "Americas/Austin Tech Support",
+        "Austin Tech Support (Tier 2)",
+        "Americas",
+        0.11,
+        (0.6, 0.15, 0.25, 0.0),
+        sat=-0.3,
+        fcr=0.15,
+        frt=2.8,
+        enps=-0.2,
+        cpc=9.0,
+        role="improves",
+    ),
+    Team(
+        "Americas/São Paulo Social",
+        "São Paulo – Social & Messaging",
+        "Americas",
+        0.09,
+        (0.15, 0.3, 0.0, 0.55),
+        sat=-0.35,
+        fcr=-0.1,
+        frt=1.4,
+        enps=-0.35,
+        agents=40,
+        enterprise=0.02,
+        smb=0.13,
+        churn=0.03,
+        cpc=5.0,
+    ),
+    Team(
+        "APAC & Remote/Accessibility Desk",
+        "Accessibility Desk (remote)",
+        "APAC & Remote",
+        0.025,
+        (0.3, 0.2, 0.5, 0.0),
+        sat=0.3,
+        fcr=0.6,
+        frt=0.8,
+        enps=0.4,
+        agents=7,
+        cpc=12.0,
+        role="low_n",
+    ),
+    Team(
+        "Americas/Ciudad de México Nights",
+        "Ciudad de México – Nights & Weekends",
+        "Americas",
+        0.08,
+        (0.2, 0.4, 0.4, 0.0),
+        sat=-0.12,
+        fcr=-0.05,
+        frt=1.3,
+        enps=0.0,
+        agents=40,
+    ),
+    Team(
+        "APAC & Remote/Manila 24/7",
+        "Manila 24/7 – Follow the Sun",
+        "APAC & Remote",
+        0.12,
+        (0.35, 0.45, 0.15, 0.05),
+        sat=0.0,
+        fcr=0.1,
+        frt=1.1,
+        enps=0.25,
+        agents=55,
+        cpc=4.5,
+    ),
 ]
 
 ROLES = {t.role: t.unit_id for t in TEAMS if t.role}
@@ -182,14 +314,20 @@ CHANNEL_PARAMS = [
 
 COMMENTS = {
     0: [  # satisfied
-        "Quick and friendly, thanks!", "Problem solved on the first call.",
-        "Très bon service, merci beaucoup.", "Great help from the agent, 10/10.",
-        "Answer was clear & complete.", "Muito obrigado, resolvido rápido.",
+        "Quick and friendly, thanks!",
+        "Problem solved on the first call.",
+        "Très bon service, merci beaucoup.",
+        "Great help from the agent, 10/10.",
+        "Answer was clear & complete.",
+        "Muito obrigado, resolvido rápido.",
     ],
     1: [  # dissatisfied
-        "Had to explain my issue three times.", "Still waiting for a refund...",
-        "Nobody answered my e-mail for two days.", "The chat closed before my problem was fixed.",
-        "Esperé mucho tiempo, muy lento.", "Transferred 4 times, then cut off.",
+        "Had to explain my issue three times.",
+        "Still waiting for a refund...",
+        "Nobody answered my e-mail for two days.",
+        "The chat closed before my problem was fixed.",
+        "Esperé mucho tiempo, muy lento.",
+        "Transferred 4 times, then cut off.",
     ],
     2: [  # personal data and markup the publisher must escape
         "Call me back on +33 6 12 34 56 78 please",
@@ -208,16 +346,27 @@ COMMENTS = {
 
 INVALID = {
     "interactions": [
-        "unparseable created_at", "unknown unit_id", "duplicate interaction_id",
-        "resolved_at before created_at", "first_response_at before created_at",
-        "negative handle_time_s", "contacts_to_resolve 0", "non-integer contacts_to_resolve",
+        "unparseable created_at",
+        "unknown unit_id",
+        "duplicate interaction_id",
+        "resolved_at before created_at",
+        "first_response_at before created_at",
+        "negative handle_time_s",
+        "contacts_to_resolve 0",
+        "non-integer contacts_to_resolve",
         "invalid boolean reopened",
     ],
     "survey_responses": [
-        "csat score out of range", "nps score out of range", "non-integer score",
-        "unknown survey type", "response before interaction created",
-        "response more than 7 days after resolved_at", "duplicate (interaction_id, survey)",
-        "duplicate response_id", "unknown interaction_id", "unparseable responded_at",
+        "csat score out of range",
+        "nps score out of range",
+        "non-integer score",
+        "unknown survey type",
+        "response before interaction created",
+        "response more than 7 days after resolved_at",
+        "duplicate (interaction_id, survey)",
+        "duplicate response_id",
+        "unknown interaction_id",
+        "unparseable responded_at",
     ],
     "employee_pulse": ["score out of range", "unknown unit_id"],
     "qa_reviews": ["score out of range", "unknown interaction_id"],
@@ -553,6 +702,7 @@ FROM donors JOIN invalid_kinds USING (j) WHERE tbl = 'customers'
 
 # ------------------------------------------------------------------------------ plan
 
+
 def _leaf_teams(teams: int | None) -> list[Team]:
     """The narrative teams first, then plain teams in extra regions of five."""
     count = len(TEAMS) if teams is None else int(teams)
@@ -570,8 +720,11 @@ def _leaf_teams(teams: int | None) -> list[Team]:
         region, region_name = _extra_region(i // 5)
         sat, fcr, frt, enps, mix = levels[i % len(levels)]
         label = f"Équipe {i + 1:02d}"
-        leaves.append(Team(f"{region}/{label}", f"{region_name} – {label}", region, 0.1, mix,
-                           sat=sat, fcr=fcr, frt=frt, enps=enps))
+        leaves.append(
+            Team(
+                f"{region}/{label}", f"{region_name} – {label}", region, 0.1, mix, sat=sat, fcr=fcr, frt=frt, enps=enps
+            )
+        )
     return leaves
 
 
@@ -619,9 +772,18 @@ def _behaviour(team: Team, m: int, months: int, rng: random.Random) -> dict:
         surge = 1.3
     sat += rng.gauss(0, 0.04)
     enps += rng.gauss(0, 0.08)
-    return {"sat": sat, "fcr_shift": fcr, "fcr_email": team.email_fcr, "frt_mult": frt, "enps": enps, "reopen_p": reopen,
-            "c_email": mix[0], "c_chat": mix[0] + mix[1], "c_phone": mix[0] + mix[1] + mix[2],
-            "surge": surge}
+    return {
+        "sat": sat,
+        "fcr_shift": fcr,
+        "fcr_email": team.email_fcr,
+        "frt_mult": frt,
+        "enps": enps,
+        "reopen_p": reopen,
+        "c_email": mix[0],
+        "c_chat": mix[0] + mix[1],
+        "c_phone": mix[0] + mix[1] + mix[2],
+        "surge": surge,
+    }
 
 
 def _allocate(expected: list[float], total: int) -> list[int]:
@@ -633,8 +795,7 @@ def _allocate(expected: list[float], total: int) -> list[int]:
     return floors
 
 
-def _plan(leaves: list[Team], n: int, seed: int, end_month: str,
-          months: int) -> tuple[list[dict], list[dict], int]:
+def _plan(leaves: list[Team], n: int, seed: int, end_month: str, months: int) -> tuple[list[dict], list[dict], int]:
     """Per-team rows and per-(team, month) rows that drive the SQL."""
     starts = _month_starts(end_month, months)
     rng = random.Random(seed * 1_000_003 + 17)
@@ -644,16 +805,22 @@ def _plan(leaves: list[Team], n: int, seed: int, end_month: str,
             days = calendar.monthrange(year, month + 1)[1]
             span = EXPORT_DAYS if m == months else days
             b = _behaviour(team, m, months, rng)
-            b.update(t=t, m=m, period=f"{year}-{month + 1:02d}", span_days=span,
-                     start_ms=calendar.timegm((year, month + 1, 1, 0, 0, 0)) * 1000,
-                     season=SEASON[month + 1] * 1.07 ** (m / 12) * span / days)
+            b.update(
+                t=t,
+                m=m,
+                period=f"{year}-{month + 1:02d}",
+                span_days=span,
+                start_ms=calendar.timegm((year, month + 1, 1, 0, 0, 0)) * 1000,
+                season=SEASON[month + 1] * 1.07 ** (m / 12) * span / days,
+            )
             cells.append(b)
     # expected volume: weight x season x trend; the low-n team capped, the rest rescaled
     raw = [leaves[c["t"]].weight * c["season"] * c.pop("surge") for c in cells]
     scale = n / sum(raw)
     capped = [leaves[c["t"]].role == "low_n" for c in cells]
-    expected = [min(r * scale, SMALL_TEAM_CAP * c["season"]) if cap else r * scale
-                for r, c, cap in zip(raw, cells, capped)]
+    expected = [
+        min(r * scale, SMALL_TEAM_CAP * c["season"]) if cap else r * scale for r, c, cap in zip(raw, cells, capped)
+    ]
     small = sum(e for e, cap in zip(expected, capped) if cap)
     rest = sum(e for e, cap in zip(expected, capped) if not cap)
     expected = [e if cap else e * (n - small) / rest for e, cap in zip(expected, capped)]
@@ -664,31 +831,53 @@ def _plan(leaves: list[Team], n: int, seed: int, end_month: str,
     cust_n = [max(20, round(n_cust * w / sum(weights))) for w in weights]
     team_rows = []
     for t, team in enumerate(leaves):
-        team_rows.append({
-            "t": t, "unit_id": team.unit_id, "agents": team.agents, "enterprise": team.enterprise,
-            "smb": team.smb, "churn": team.churn, "cpc": team.cpc,
-            "region_no": [r for r, _ in _regions(leaves)].index(team.region) + 1,
-            "cust_lo": sum(cust_n[:t]), "cust_n": cust_n[t]})
+        team_rows.append(
+            {
+                "t": t,
+                "unit_id": team.unit_id,
+                "agents": team.agents,
+                "enterprise": team.enterprise,
+                "smb": team.smb,
+                "churn": team.churn,
+                "cpc": team.cpc,
+                "region_no": [r for r, _ in _regions(leaves)].index(team.region) + 1,
+                "cust_lo": sum(cust_n[:t]),
+                "cust_n": cust_n[t],
+            }
+        )
     # month-major keys: interactions of month m, team t get [lo, lo + n)
     cells.sort(key=lambda c: (c["m"], c["t"]))
     lo = web_lo = pulse_lo = 0
     for c in cells:
         team = team_rows[c["t"]]
         c["n"] = counts[c["m"] + c["t"] * (months + 1)]
-        c.update(lo=lo, web_lo=web_lo, pulse_lo=pulse_lo, agents=team["agents"],
-                 cust_lo=team["cust_lo"], cust_n=team["cust_n"], web_n=round(0.012 * c["n"]),
-                 pulse_n=0 if c["m"] == months else
-                 round(team["agents"] * (0.72 + 0.25 * rng.random())))
+        c.update(
+            lo=lo,
+            web_lo=web_lo,
+            pulse_lo=pulse_lo,
+            agents=team["agents"],
+            cust_lo=team["cust_lo"],
+            cust_n=team["cust_n"],
+            web_n=round(0.012 * c["n"]),
+            pulse_n=0 if c["m"] == months else round(team["agents"] * (0.72 + 0.25 * rng.random())),
+        )
         lo, web_lo, pulse_lo = lo + c["n"], web_lo + c["web_n"], pulse_lo + c["pulse_n"]
     return team_rows, cells, sum(cust_n)
 
 
 # -------------------------------------------------------------------------- generate
 
-def generate(out_dir: str | Path, interactions: int = 60_000, seed: int = 7,
-             end_month: str = "2026-10", months: int = 25,
-             progress: Callable[[str], None] | None = None,
-             teams: int | None = None, review: bool = False) -> dict[str, int]:
+
+def generate(
+    out_dir: str | Path,
+    interactions: int = 60_000,
+    seed: int = 7,
+    end_month: str = "2026-10",
+    months: int = 25,
+    progress: Callable[[str], None] | None = None,
+    teams: int | None = None,
+    review: bool = False,
+) -> dict[str, int]:
     """Write the demo input tables as CSV files into out_dir; return rows written per table.
 
     interactions: valid interactions to generate (a handful of invalid rows come on top);
@@ -713,15 +902,21 @@ def generate(out_dir: str | Path, interactions: int = 60_000, seed: int = 7,
     export_ms = partial["start_ms"] + EXPORT_DAYS * 86_400_000
     first_rows = sum(c["n"] for c in cells if c["m"] < min(3, months))
     params = {
-        "n": n, "seed": int(seed), "months": months, "export_ms": export_ms,
-        "donor_seq": first_rows, "n_cust": n_cust,
+        "n": n,
+        "seed": int(seed),
+        "months": months,
+        "export_ms": export_ms,
+        "donor_seq": first_rows,
+        "n_cust": n_cust,
         "first_day": cells[0]["period"] + "-01",
         "history_days": (export_ms - cells[0]["start_ms"]) // 86_400_000 - 1,
         "export_day": _day(export_ms),
         "pulse_broken_lo": sum(c["pulse_n"] for c in cells),
         "next_period": partial["period"],
         "pool_sizes": [len(COMMENTS[pool]) for pool in sorted(COMMENTS)],
-        "channels": CHANNELS, "priorities": PRIORITIES, "priority_frt": PRIORITY_FRT,
+        "channels": CHANNELS,
+        "priorities": PRIORITIES,
+        "priority_frt": PRIORITY_FRT,
         "resp_broken_lo": 3 * n + sum(c["web_n"] for c in cells),
     }
 
@@ -767,8 +962,11 @@ _RULE_UNIT = re.compile(r"^\s*- \{.*\bunit: (?P<unit>[^,}]+)[,}]")
 def write_config(path: Path, units: set[str]) -> Path:
     """The demo's configuration, without the target rules of units this demo does not have
     (fewer teams): a rule naming an unknown unit is a configuration error."""
-    lines = [line for line in CONFIG_TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True)
-             if not (m := _RULE_UNIT.match(line)) or m["unit"].strip() in units]
+    lines = [
+        line
+        for line in CONFIG_TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not (m := _RULE_UNIT.match(line)) or m["unit"].strip() in units
+    ]
     path.write_text("".join(lines), encoding="utf-8")
     return path
 
@@ -777,40 +975,65 @@ def _day(ms: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
 
 
-def _load_tables(con: duckdb.DuckDBPyConnection, leaves: list[Team], team_rows: list[dict],
-                 cells: list[dict]) -> None:
+def _load_tables(con: duckdb.DuckDBPyConnection, leaves: list[Team], team_rows: list[dict], cells: list[dict]) -> None:
     """The small tables the SQL joins: teams, plan, channels, comments, org, sla, kinds."""
+
     def table(name: str, rows: list[dict]) -> None:
-        con.execute(f"CREATE TABLE {name} AS SELECT unnest($rows, recursive := true)",
-                    {"rows": rows})
+        con.execute(f"CREATE TABLE {name} AS SELECT unnest($rows, recursive := true)", {"rows": rows})
 
     table("teams", team_rows)
     table("plan", cells)
-    table("channels", [
-        dict(zip(("ch", "frt_med", "frt_sigma", "unanswered", "fcr_logit", "res_med",
-                  "res_sigma", "aht_med", "aht_sigma"), (i, *p)))
-        for i, p in enumerate(CHANNEL_PARAMS)])
-    table("comments", [{"pool": pool, "i": i, "text": text}
-                       for pool, texts in COMMENTS.items() for i, text in enumerate(texts)])
+    table(
+        "channels",
+        [
+            dict(
+                zip(
+                    (
+                        "ch",
+                        "frt_med",
+                        "frt_sigma",
+                        "unanswered",
+                        "fcr_logit",
+                        "res_med",
+                        "res_sigma",
+                        "aht_med",
+                        "aht_sigma",
+                    ),
+                    (i, *p),
+                )
+            )
+            for i, p in enumerate(CHANNEL_PARAMS)
+        ],
+    )
+    table(
+        "comments",
+        [{"pool": pool, "i": i, "text": text} for pool, texts in COMMENTS.items() for i, text in enumerate(texts)],
+    )
     org = [(ROOT[0], ROOT[1], None)] + [(r, name, ROOT[0]) for r, name in _regions(leaves)]
     org += [(t.unit_id, t.name, t.region) for t in leaves]
-    table("org", [{"key": k, "unit_id": u, "unit_name": name, "parent_id": p}
-                  for k, (u, name, p) in enumerate(org)])
-    table("sla", [{"key": k, "channel": c, "priority": p or None, "first_response_minutes": mins}
-                  for k, (c, p, mins) in enumerate(SLA_POLICIES)])
-    table("invalid_kinds", [{"tbl": tbl, "j": j + 1, "kind": kind}
-                            for tbl, kinds in INVALID.items() for j, kind in enumerate(kinds)])
+    table("org", [{"key": k, "unit_id": u, "unit_name": name, "parent_id": p} for k, (u, name, p) in enumerate(org)])
+    table(
+        "sla",
+        [
+            {"key": k, "channel": c, "priority": p or None, "first_response_minutes": mins}
+            for k, (c, p, mins) in enumerate(SLA_POLICIES)
+        ],
+    )
+    table(
+        "invalid_kinds",
+        [{"tbl": tbl, "j": j + 1, "kind": kind} for tbl, kinds in INVALID.items() for j, kind in enumerate(kinds)],
+    )
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """Write the query's rows ordered by its unique `key` column (not written) as CSV."""
     target = str(path).replace("'", "''")
-    sql = (f"COPY (SELECT * EXCLUDE (key) FROM ({query}) ORDER BY key) "
-           f"TO '{target}' (HEADER, DELIMITER ',')")
+    sql = f"COPY (SELECT * EXCLUDE (key) FROM ({query}) ORDER BY key) TO '{target}' (HEADER, DELIMITER ',')"
     return int(con.execute(sql).fetchone()[0])
 
 
 # ------------------------------------------------------------------------- the review
+
 
 def _period(end_month: str, months: int, m: int) -> str:
     """The period of month index m (0 = the first of `months` months ending with end_month)."""
@@ -824,8 +1047,7 @@ def _last_day(period: str) -> str:
     return f"{period}-{calendar.monthrange(year, month)[1]:02d}"
 
 
-def review_rows(end_month: str = "2026-10", months: int = 25,
-                teams: int | None = None) -> dict[str, list[dict]]:
+def review_rows(end_month: str = "2026-10", months: int = 25, teams: int | None = None) -> dict[str, list[dict]]:
     """The owners' commentary and the initiatives of the demo story, as rows of the contract."""
     leaves = [t.unit_id for t in _leaf_teams(teams)]
     austin, madrid, berlin = ROLES["improves"], ROLES["slides"], ROLES["mix_shift"]
@@ -838,63 +1060,174 @@ def review_rows(end_month: str = "2026-10", months: int = 25,
         return _period(end_month, months, m)
 
     def note(m, unit, kpi, author, analysis, action="", due="", status=""):
-        return {"period": p(m), "unit_id": unit, "kpi_id": kpi, "author": author, "analysis": analysis,
-                "action": action, "due": due, "action_status": status, "_m": m}
+        return {
+            "period": p(m),
+            "unit_id": unit,
+            "kpi_id": kpi,
+            "author": author,
+            "analysis": analysis,
+            "action": action,
+            "due": due,
+            "action_status": status,
+            "_m": m,
+        }
 
     commentary = [
-        note(half, austin, "fcr", "Austin team lead",
-             "The new knowledge base went live on the 1st; two more agents start mid-month.",
-             "Roll out the knowledge base to every agent", f"{p(half + 2)}-15", "in progress"),
-        note(half + 2, austin, "fcr", "Austin team lead", "FCR is back above target.",
-             "Roll out the knowledge base to every agent", f"{p(half + 2)}-15", "done"),
-        note(end - 6, madrid, "csat", "María López (team lead)",
-             "CSAT fell below 80 % for the first time: a backlog of *cancellations* after three senior agents left.",
-             "Clear the cancellations backlog", _last_day(p(end - 5)), "planned"),
-        note(end - 4, madrid, "fcr", "María López (team lead)",
-             "# FCR keeps falling: new agents transfer retention calls they could close.",
-             "Retention playbook training", _last_day(p(end - 3)), "in progress"),
-        note(end - 2, madrid, "fcr", "María López (team lead)", "Training finished; FCR has not recovered yet.",
-             "Retention playbook training", _last_day(p(end - 3)), "done"),
-        note(end, madrid, "", "María López (team lead)",
-             "Hiring is the fix: <b>four</b> offers out. Questions to maria.lopez@example.com or +34 612 345 678.",
-             "Hire and onboard four agents", f"{p(end + 2)}-15", "in progress"),
-        note(end, berlin, "fcr", "Berlin team lead",
-             "A chat outage moved most contacts to e-mail, where FCR is lower; within each channel FCR rose.",
-             "Restore chat and hold a post-mortem with the vendor", f"{p(end + 1)}-15", "planned"),
-        note(end - 1, paulo, "csat", "São Paulo team lead",
-             "Weekend social queue piles up: <script>alert(1)</script> was one reply's text (now removed).",
-             "Weekend social shift", f"{p(end)}-15", "planned"),
-        note(end, ROOT[0], "", "COO",
-             "Madrid is our priority this quarter; the knowledge base proved itself in Austin (see the initiatives).",
-             "Decide on the knowledge base for every team", f"{p(end + 1)}-30", "planned"),
+        note(
+            half,
+            austin,
+            "fcr",
+            "Austin team lead",
+            "The new knowledge base went live on the 1st; two more agents start mid-month.",
+            "Roll out the knowledge base to every agent",
+            f"{p(half + 2)}-15",
+            "in progress",
+        ),
+        note(
+            half + 2,
+            austin,
+            "fcr",
+            "Austin team lead",
+            "FCR is back above target.",
+            "Roll out the knowledge base to every agent",
+            f"{p(half + 2)}-15",
+            "done",
+        ),
+        note(
+            end - 6,
+            madrid,
+            "csat",
+            "María López (team lead)",
+            "CSAT fell below 80 % for the first time: a backlog of *cancellations* after three senior agents left.",
+            "Clear the cancellations backlog",
+            _last_day(p(end - 5)),
+            "planned",
+        ),
+        note(
+            end - 4,
+            madrid,
+            "fcr",
+            "María López (team lead)",
+            "# FCR keeps falling: new agents transfer retention calls they could close.",
+            "Retention playbook training",
+            _last_day(p(end - 3)),
+            "in progress",
+        ),
+        note(
+            end - 2,
+            madrid,
+            "fcr",
+            "María López (team lead)",
+            "Training finished; FCR has not recovered yet.",
+            "Retention playbook training",
+            _last_day(p(end - 3)),
+            "done",
+        ),
+        note(
+            end,
+            madrid,
+            "",
+            "María López (team lead)",
+            "Hiring is the fix: <b>four</b> offers out. Questions to maria.lopez@example.com or +34 612 345 678.",
+            "Hire and onboard four agents",
+            f"{p(end + 2)}-15",
+            "in progress",
+        ),
+        note(
+            end,
+            berlin,
+            "fcr",
+            "Berlin team lead",
+            "A chat outage moved most contacts to e-mail, where FCR is lower; within each channel FCR rose.",
+            "Restore chat and hold a post-mortem with the vendor",
+            f"{p(end + 1)}-15",
+            "planned",
+        ),
+        note(
+            end - 1,
+            paulo,
+            "csat",
+            "São Paulo team lead",
+            "Weekend social queue piles up: <script>alert(1)</script> was one reply's text (now removed).",
+            "Weekend social shift",
+            f"{p(end)}-15",
+            "planned",
+        ),
+        note(
+            end,
+            ROOT[0],
+            "",
+            "COO",
+            "Madrid is our priority this quarter; the knowledge base proved itself in Austin (see the initiatives).",
+            "Decide on the knowledge base for every team",
+            f"{p(end + 1)}-30",
+            "planned",
+        ),
     ]
     initiatives = [
-        {"initiative_id": "kb-austin", "name": "New knowledge base and staffing", "kpi_id": "fcr",
-         "unit_id": austin, "start": p(half), "owner": "Austin team lead", "control_units": "",
-         "window_months": 3, "_m": half},
-        {"initiative_id": "macros-toronto", "name": "Chat macros refresh", "kpi_id": "fcr",
-         "unit_id": toronto, "start": p(end - 5), "owner": "Toronto team lead",
-         "control_units": f"{dublin};{paris}", "window_months": 3, "_m": end - 5},
-        {"initiative_id": "captions-access", "name": "Live captions on calls", "kpi_id": "csat",
-         "unit_id": access, "start": p(end - 2), "owner": "Accessibility Desk lead", "control_units": "",
-         "window_months": 1, "_m": end - 2},
+        {
+            "initiative_id": "kb-austin",
+            "name": "New knowledge base and staffing",
+            "kpi_id": "fcr",
+            "unit_id": austin,
+            "start": p(half),
+            "owner": "Austin team lead",
+            "control_units": "",
+            "window_months": 3,
+            "_m": half,
+        },
+        {
+            "initiative_id": "macros-toronto",
+            "name": "Chat macros refresh",
+            "kpi_id": "fcr",
+            "unit_id": toronto,
+            "start": p(end - 5),
+            "owner": "Toronto team lead",
+            "control_units": f"{dublin};{paris}",
+            "window_months": 3,
+            "_m": end - 5,
+        },
+        {
+            "initiative_id": "captions-access",
+            "name": "Live captions on calls",
+            "kpi_id": "csat",
+            "unit_id": access,
+            "start": p(end - 2),
+            "owner": "Accessibility Desk lead",
+            "control_units": "",
+            "window_months": 1,
+            "_m": end - 2,
+        },
     ]
     known = set(leaves) | {ROOT[0]}
-    keep = (lambda r: 0 <= r.pop("_m") <= end and r["unit_id"] in known)
+
+    def keep(r: dict) -> bool:
+        return 0 <= r.pop("_m") <= end and r["unit_id"] in known
+
     return {"commentary": [r for r in commentary if keep(r)], "initiatives": [r for r in initiatives if keep(r)]}
 
 
-def generate_review(out_dir: str | Path, end_month: str = "2026-10", months: int = 25,
-                    teams: int | None = None) -> dict[str, int]:
+def generate_review(
+    out_dir: str | Path, end_month: str = "2026-10", months: int = 25, teams: int | None = None
+) -> dict[str, int]:
     """Write commentary.csv and initiatives.csv of the demo story; return rows written per table."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, rows in review_rows(end_month, months, teams).items():
-        columns = {"commentary": ["period", "unit_id", "kpi_id", "author", "analysis", "action", "due",
-                                  "action_status"],
-                   "initiatives": ["initiative_id", "name", "kpi_id", "unit_id", "start", "owner",
-                                   "control_units", "window_months"]}[name]
+        columns = {
+            "commentary": ["period", "unit_id", "kpi_id", "author", "analysis", "action", "due", "action_status"],
+            "initiatives": [
+                "initiative_id",
+                "name",
+                "kpi_id",
+                "unit_id",
+                "start",
+                "owner",
+                "control_units",
+                "window_months",
+            ],
+        }[name]
         with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
             writer.writeheader()

@@ -114,7 +114,7 @@ def typst_str(value: Any) -> str:
             out.append(esc)
         elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF:
             # control characters by code point; lone surrogates cannot be encoded: U+FFFD
-            out.append("\\u{fffd}" if 0xD800 <= ord(ch) <= 0xDFFF else "\\u{%x}" % ord(ch))
+            out.append("\\u{fffd}" if 0xD800 <= ord(ch) <= 0xDFFF else f"\\u{{{ord(ch):x}}}")
         else:
             out.append(ch)
     out.append('"')
@@ -206,9 +206,7 @@ class Col:
             raise ValueError(f"Col({self.key!r}): align must be left, right or center")
         if self.kind not in ("value", "status", "spark"):
             raise ValueError(f"Col({self.key!r}): kind must be 'value', 'status' or 'spark'")
-        if self.width is not None and not re.fullmatch(
-            r"auto|\d+(\.\d+)?(fr|pt|mm|cm|in|em|%)", self.width
-        ):
+        if self.width is not None and not re.fullmatch(r"auto|\d+(\.\d+)?(fr|pt|mm|cm|in|em|%)", self.width):
             raise ValueError(f"Col({self.key!r}): invalid width {self.width!r}")
 
     @property
@@ -277,7 +275,7 @@ def _table_model(rows: Any, columns: Any, group_by: str | None, caption: str | N
             elif c.kind == "spark":
                 values = row.get(c.key) or []
                 label = row.get(c.label_key) if c.label_key else None
-                label = str(label) if label else spark_label(values, lambda v: _format(v, c.fmt, na))
+                label = str(label) if label else spark_label(values, lambda v, fmt=c.fmt: _format(v, fmt, na))
                 cells.append(_Cell(spark_text(values), None, False, c.align, sparkline_svg(values, label=label), label))
             else:
                 style = status_style(row.get(c.status)) if c.status else None
@@ -302,8 +300,10 @@ def spark_label(values: Sequence[Any], fmt: Callable[[Any], str] = lambda v: f"{
     known = [v for v in points if v is not None]
     if len(known) < 2:
         return "no trend"
-    return (f"trend over the last {len(points)} periods: from {fmt(known[0])} to {fmt(known[-1])}, "
-            f"lowest {fmt(min(known))}, highest {fmt(max(known))}")
+    return (
+        f"trend over the last {len(points)} periods: from {fmt(known[0])} to {fmt(known[-1])}, "
+        f"lowest {fmt(min(known))}, highest {fmt(max(known))}"
+    )
 
 
 def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16, label: str | None = None) -> str:
@@ -330,13 +330,16 @@ def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16, labe
         segments.append(current)
     lines = "".join(
         '<polyline fill="none" stroke="#1f4e79" stroke-width="1.4" points="'
-        + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg) + '"/>'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+        + '"/>'
         for seg in segments
     )
     dot = f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2" fill="#1f4e79"/>' if last else ""
     name = html.escape(label if label is not None else spark_label(values), quote=True)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{name}"><title>{name}</title>{lines}{dot}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{name}"><title>{name}</title>{lines}{dot}</svg>'
+    )
 
 
 _BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
@@ -386,8 +389,10 @@ def _html_legend(statuses: list[StatusStyle]) -> str:
 def _table_html(t: _Table, css_class: str, legend: bool) -> str:
     # a wide table scrolls inside its wrapper: keyboard users must be able to reach and scroll it
     name = html.escape(t.caption or "Table: " + ", ".join(c.header for c in t.columns[:6]), quote=True)
-    out = [f'<div class="table-wrap" tabindex="0" role="group" aria-label="{name}">'
-           f'<table class="sc-table {html.escape(css_class)}">']
+    out = [
+        f'<div class="table-wrap" tabindex="0" role="group" aria-label="{name}">'
+        f'<table class="sc-table {html.escape(css_class)}">'
+    ]
     if t.caption:
         out.append(f"<caption>{html.escape(t.caption)}</caption>")
     out.append("<thead><tr>")
@@ -395,7 +400,9 @@ def _table_html(t: _Table, css_class: str, legend: bool) -> str:
     out.append("</tr></thead><tbody>")
     for kind, item in t.body:
         if kind == "group":
-            out.append(f'<tr class="group-row"><th scope="rowgroup" colspan="{len(t.columns)}">{html.escape(item)}</th></tr>')
+            out.append(
+                f'<tr class="group-row"><th scope="rowgroup" colspan="{len(t.columns)}">{html.escape(item)}</th></tr>'
+            )
         else:
             out.append("<tr>" + "".join(_html_cell(c) for c in item) + "</tr>")
     out.append("</tbody></table>")
@@ -413,19 +420,21 @@ def _rgb(color: str) -> str:
 
 def _typst_cell(cell: _Cell) -> str:
     if cell.spark:
-        return (f"[#box(image(bytes({typst_str(cell.spark)}), format: \"svg\", height: 0.9em, "
-                f"alt: {typst_str(cell.alt or 'trend')}))]")
+        return (
+            f'[#box(image(bytes({typst_str(cell.spark)}), format: "svg", height: 0.9em, '
+            f"alt: {typst_str(cell.alt or 'trend')}))]"
+        )
     if cell.style is None:
         return f"[{typst_escape(cell.text)}]"
     s = cell.style
-    symbol = f"#text(fill: {_rgb(s.ink)}, weight: \"bold\", {typst_str(s.symbol)})"
+    symbol = f'#text(fill: {_rgb(s.ink)}, weight: "bold", {typst_str(s.symbol)})'
     return f"table.cell(fill: {_rgb(s.fill)})[{symbol} {typst_escape(cell.text)}]"
 
 
 def _typst_legend(statuses: list[StatusStyle]) -> str:
     items = ", ".join(
         f"box(fill: {_rgb(s.fill)}, inset: (x: 3pt, y: 2pt), radius: 2pt)"
-        f"[#text(fill: {_rgb(s.ink)}, weight: \"bold\", {typst_str(s.symbol)}) {typst_escape(s.label)}]"
+        f'[#text(fill: {_rgb(s.ink)}, weight: "bold", {typst_str(s.symbol)}) {typst_escape(s.label)}]'
         for s in statuses
     )
     return f"#block(above: 0.4em)[#set text(size: 7.5pt); #({items},).join(h(0.6em))]\n"
@@ -579,12 +588,13 @@ def kpi_cards_bundle(cards: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             f"  block(width: 100%, fill: {_rgb(fill)}, stroke: 0.5pt + luma(160), inset: 6pt, radius: 3pt)["
             f"#text(size: 8pt, {typst_str(label)}) \\ "
             f'#text(size: 16pt, weight: "bold", {typst_str(value)}) \\ '
-            f"{status_typst}"
-            + (f" \\ #text(size: 7.5pt, fill: luma(70), {typst_str(note)})" if note else "")
-            + "],"
+            f"{status_typst}" + (f" \\ #text(size: 7.5pt, fill: luma(70), {typst_str(note)})" if note else "") + "],"
         )
-        md.append(f"- **{md_escape(label)}**: {md_escape(value)}" + (f" ({md_escape(status_text)})" if s else "")
-                  + (f" \u2014 {md_escape(note)}" if note else ""))
+        md.append(
+            f"- **{md_escape(label)}**: {md_escape(value)}"
+            + (f" ({md_escape(status_text)})" if s else "")
+            + (f" \u2014 {md_escape(note)}" if note else "")
+        )
         plain.append(f"{label}: {value}" + (f" [{status_text}]" if s else "") + (f" - {note}" if note else ""))
     ncols = max(1, min(4, len(cards)))
     typst = (
@@ -715,8 +725,15 @@ def chart_bundle(
     return bundle
 
 
-def show_chart(fig: Any, name: str, *, width: int | None = None, height: int | None = None, static: bool = True,
-               alt: str | None = None) -> None:
+def show_chart(
+    fig: Any,
+    name: str,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    static: bool = True,
+    alt: str | None = None,
+) -> None:
     """Display a plotly figure: interactive div (site, plotly.js loaded by the page), static
     SVG (site and PDF), text. ``name`` must be unique within the notebook: it fixes the div id.
     ``width``/``height`` (px) size the static image (default: the figure's own size). ``alt``

@@ -58,7 +58,7 @@ class Options:
 @dataclass
 class Converted:
     events: int = 0
-    left_out: dict[str, int] = field(default_factory=dict)   # reason -> events
+    left_out: dict[str, int] = field(default_factory=dict)  # reason -> events
     tickets: int = 0
     resolved: int = 0
     reopened: int = 0
@@ -66,8 +66,10 @@ class Converted:
 
     def line(self) -> str:
         left = ", ".join(f"{n:,} {reason}" for reason, n in self.left_out.items() if n) or "none"
-        return (f"{self.events:,} events → {self.tickets:,} tickets ({self.resolved:,} resolved, "
-                f"{self.reopened:,} reopened) in {self.units} unit(s); events left out: {left}")
+        return (
+            f"{self.events:,} events → {self.tickets:,} tickets ({self.resolved:,} resolved, "
+            f"{self.reopened:,} reopened) in {self.units} unit(s); events left out: {left}"
+        )
 
 
 def _q(name: str) -> str:
@@ -93,8 +95,14 @@ def convert(log: str | Path, out: str | Path, options: Options | None = None) ->
     con.execute(f"SET TimeZone = {_lit(o.timezone)}")
     con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv({_lit(str(log))}, header = true, all_varchar = true)")
     columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
-    for role, name in (("--case", o.case), ("--activity", o.activity), ("--timestamp", o.timestamp),
-                       ("--agent", o.agent), ("--unit", o.unit), ("--priority", o.priority)):
+    for role, name in (
+        ("--case", o.case),
+        ("--activity", o.activity),
+        ("--timestamp", o.timestamp),
+        ("--agent", o.agent),
+        ("--unit", o.unit),
+        ("--priority", o.priority),
+    ):
         if name is not None and name not in columns:
             raise SystemExit(f"{log}: no column {name!r} for {role} (columns: {', '.join(columns)})")
     unit = f"nullif(trim({_q(o.unit)}), '')" if o.unit else _lit(o.org)
@@ -107,9 +115,14 @@ def convert(log: str | Path, out: str | Path, options: Options | None = None) ->
                {agent} AS agent_id, {priority} AS priority, row_number() OVER () AS seq
         FROM raw""")
     result = Converted(events=con.execute("SELECT count(*) FROM ev").fetchone()[0])
-    result.left_out = dict(zip(("without a ticket id", "with an unreadable timestamp"), con.execute(
-        "SELECT count(*) FILTER (case_id IS NULL), count(*) FILTER (case_id IS NOT NULL AND ts IS NULL) FROM ev"
-    ).fetchone()))
+    result.left_out = dict(
+        zip(
+            ("without a ticket id", "with an unreadable timestamp"),
+            con.execute(
+                "SELECT count(*) FILTER (case_id IS NULL), count(*) FILTER (case_id IS NOT NULL AND ts IS NULL) FROM ev"
+            ).fetchone(),
+        )
+    )
     con.execute(f"""
         CREATE TABLE tickets AS
         WITH e AS (
@@ -141,15 +154,17 @@ def convert(log: str | Path, out: str | Path, options: Options | None = None) ->
         FROM t""")
     iso = "strftime(timezone('UTC', {}), '%Y-%m-%dT%H:%M:%SZ')"
     con.execute(f"""
-        COPY (SELECT case_id AS interaction_id, {iso.format('created_at')} AS created_at,
+        COPY (SELECT case_id AS interaction_id, {iso.format("created_at")} AS created_at,
                      coalesce(unit_id, {_lit(o.org)}) AS unit_id, {_lit(o.channel)} AS channel, priority, agent_id,
-                     {iso.format('first_response_at')} AS first_response_at,
-                     {iso.format('resolved_at')} AS resolved_at, contacts_to_resolve,
+                     {iso.format("first_response_at")} AS first_response_at,
+                     {iso.format("resolved_at")} AS resolved_at, contacts_to_resolve,
                      CASE WHEN resolved_at IS NOT NULL THEN coalesce(reopened, false) END AS reopened
               FROM tickets ORDER BY created_at, case_id)
-        TO {_lit(str(out / 'interactions.csv'))} (HEADER, DELIMITER ',')""")
-    units = [u for (u,) in con.execute(
-        f"SELECT DISTINCT coalesce(unit_id, {_lit(o.org)}) FROM tickets ORDER BY 1").fetchall()]
+        TO {_lit(str(out / "interactions.csv"))} (HEADER, DELIMITER ',')""")
+    units = [
+        u
+        for (u,) in con.execute(f"SELECT DISTINCT coalesce(unit_id, {_lit(o.org)}) FROM tickets ORDER BY 1").fetchall()
+    ]
     con.execute("CREATE TABLE org (unit_id VARCHAR, unit_name VARCHAR, parent_id VARCHAR)")
     leaves = [u for u in units if u != o.org]
     con.executemany("INSERT INTO org VALUES (?, ?, ?)", [(o.org, o.org, None)] + [(u, u, o.org) for u in leaves])
@@ -173,17 +188,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", default=d.agent, help=f"agent column (default {d.agent}; '' for none)")
     p.add_argument("--unit", help="support team column (default: one unit for every ticket)")
     p.add_argument("--priority", help="priority column (default: none)")
-    p.add_argument("--first-response", nargs="+", default=list(FIRST_RESPONSE), metavar="ACTIVITY",
-                   help="activities that take a ticket up (default: %(default)s)")
-    p.add_argument("--resolved", nargs="+", default=list(RESOLVED), metavar="ACTIVITY",
-                   help="activities that resolve or close a ticket (default: %(default)s)")
+    p.add_argument(
+        "--first-response",
+        nargs="+",
+        default=list(FIRST_RESPONSE),
+        metavar="ACTIVITY",
+        help="activities that take a ticket up (default: %(default)s)",
+    )
+    p.add_argument(
+        "--resolved",
+        nargs="+",
+        default=list(RESOLVED),
+        metavar="ACTIVITY",
+        help="activities that resolve or close a ticket (default: %(default)s)",
+    )
     p.add_argument("--channel", default=d.channel, help=f"channel of every ticket (default {d.channel})")
     p.add_argument("--org", default=d.org, help=f"root unit id and name (default {d.org!r})")
     p.add_argument("--timezone", default=d.timezone, help="zone of timestamps without an offset (default UTC)")
     a = p.parse_args(argv)
-    options = Options(case=a.case, activity=a.activity, timestamp=a.timestamp, agent=a.agent or None, unit=a.unit,
-                      priority=a.priority, first_response=tuple(a.first_response), resolved=tuple(a.resolved),
-                      channel=a.channel, org=a.org, timezone=a.timezone)
+    options = Options(
+        case=a.case,
+        activity=a.activity,
+        timestamp=a.timestamp,
+        agent=a.agent or None,
+        unit=a.unit,
+        priority=a.priority,
+        first_response=tuple(a.first_response),
+        resolved=tuple(a.resolved),
+        channel=a.channel,
+        org=a.org,
+        timezone=a.timezone,
+    )
     print(convert(a.log, a.out, options).line() + f" → {a.out}")
     return 0
 

@@ -6,8 +6,20 @@ from pathlib import Path
 
 import duckdb
 
-COLUMNS = ("period", "unit_id", "kpi_id", "value", "n", "ci_low", "ci_high",
-           "target", "amber", "status", "weight", "score")
+COLUMNS = (
+    "period",
+    "unit_id",
+    "kpi_id",
+    "value",
+    "n",
+    "ci_low",
+    "ci_high",
+    "target",
+    "amber",
+    "status",
+    "weight",
+    "score",
+)
 
 # Rounded so that re-exporting the same data gives the same bytes: parallel float sums differ in
 # the last bits, so values are first rounded to 9 decimals (dropping that noise) and then to 4, or a

@@ -42,7 +42,7 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
         return (f"{text} ({hint})" if hint else text), SYSTEM_ERROR
     try:
         import duckdb
-    except ImportError:   # pragma: no cover - duckdb is a dependency
+    except ImportError:  # pragma: no cover - duckdb is a dependency
         return None
     if isinstance(exc, duckdb.IOException):
         first = str(exc).strip().splitlines()[0]

@@ -45,10 +45,28 @@ MEDIAN_RECORDS = {
 
 # initiatives.csv (outputs): the required columns first, then context for a reader.
 CSV_COLUMNS = (
-    "initiative_id", "kpi_id", "months_after", "before_treated", "after_treated", "before_control",
-    "after_control", "n_before_treated", "n_after_treated", "n_before_control", "n_after_control",
-    "naive_change", "impact", "ci_low", "ci_high", "verdict",
-    "name", "start", "window_months", "months_before", "provisional", "note",
+    "initiative_id",
+    "kpi_id",
+    "months_after",
+    "before_treated",
+    "after_treated",
+    "before_control",
+    "after_control",
+    "n_before_treated",
+    "n_after_treated",
+    "n_before_control",
+    "n_after_control",
+    "naive_change",
+    "impact",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "name",
+    "start",
+    "window_months",
+    "months_before",
+    "provisional",
+    "note",
 )
 
 SETUP_SQL = """
@@ -242,10 +260,19 @@ def write_initiatives_csv(con: duckdb.DuckDBPyConnection, out: str | Path, perio
     the number of rows; rounded so that the same data gives the same bytes."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    rounded = {"before_treated", "after_treated", "before_control", "after_control", "naive_change", "impact",
-               "ci_low", "ci_high"}
+    rounded = {
+        "before_treated",
+        "after_treated",
+        "before_control",
+        "after_control",
+        "naive_change",
+        "impact",
+        "ci_low",
+        "ci_high",
+    }
     select = ", ".join(f"round({c}, 4) AS {c}" if c in rounded else c for c in CSV_COLUMNS)
-    frame = con.execute(f"SELECT {select} FROM initiative_impact WHERE period = ? ORDER BY initiative_id",
-                        [period]).df()
+    frame = con.execute(
+        f"SELECT {select} FROM initiative_impact WHERE period = ? ORDER BY initiative_id", [period]
+    ).df()
     frame.to_csv(out, index=False, lineterminator="\n", float_format="%.10g")
     return len(frame)

@@ -211,8 +211,18 @@ SELECT strftime(month, '%Y-%m') AS period, * EXCLUDE (month) FROM (
 MEDIAN_BYTES_PER_VALUE = 120
 
 ROLLUPS = {
-    "interactions": ["volume", "resolved", "fcr_yes", "reopen_n", "reopen_yes", "aht_n", "aht_sum",
-                     "aht_sumsq", "sla_n", "sla_yes"],
+    "interactions": [
+        "volume",
+        "resolved",
+        "fcr_yes",
+        "reopen_n",
+        "reopen_yes",
+        "aht_n",
+        "aht_sum",
+        "aht_sumsq",
+        "sla_n",
+        "sla_yes",
+    ],
     "surveys": ["csat_n", "csat_yes", "nps_n", "nps_pro", "nps_det", "ces_n", "ces_sum", "ces_sumsq"],
     "pulse": ["enps_n", "enps_pro", "enps_det"],
     "qa": ["qa_n", "qa_sum", "qa_sumsq"],
@@ -237,18 +247,31 @@ class Formula(NamedTuple):
 
 
 def _proportion(family: str, yes: str, n: str) -> Formula:
-    return Formula((family,), f"100 * {yes} / {n}", n, f"wilson_low({yes}, {n})", f"wilson_high({yes}, {n})",
-                   yes, yes)
+    return Formula((family,), f"100 * {yes} / {n}", n, f"wilson_low({yes}, {n})", f"wilson_high({yes}, {n})", yes, yes)
 
 
 def _net(family: str, pro: str, det: str, n: str) -> Formula:
-    return Formula((family,), f"100 * ({pro} - {det}) / {n}", n, f"nps_low({pro}, {det}, {n})",
-                   f"nps_high({pro}, {det}, {n})", f"{pro} - {det}", f"{pro} + {det}")
+    return Formula(
+        (family,),
+        f"100 * ({pro} - {det}) / {n}",
+        n,
+        f"nps_low({pro}, {det}, {n})",
+        f"nps_high({pro}, {det}, {n})",
+        f"{pro} - {det}",
+        f"{pro} + {det}",
+    )
 
 
 def _mean(family: str, s: str, ss: str, n: str) -> Formula:
-    return Formula((family,), f"{s} / {n}", n, f"{s} / {n} - mean_half({s}, {ss}, {n})",
-                   f"{s} / {n} + mean_half({s}, {ss}, {n})", s, ss)
+    return Formula(
+        (family,),
+        f"{s} / {n}",
+        n,
+        f"{s} / {n} - mean_half({s}, {ss}, {n})",
+        f"{s} / {n} + mean_half({s}, {ss}, {n})",
+        s,
+        ss,
+    )
 
 
 # In catalog order; the SQL of each KPI exists only here.
@@ -264,9 +287,12 @@ FORMULAS: dict[str, Formula] = {
     "reopen_rate": _proportion("interactions", "reopen_yes", "reopen_n"),
     "aht": _mean("interactions", "aht_sum", "aht_sumsq", "aht_n"),
     "qa_score": _mean("qa", "qa_sum", "qa_sumsq", "qa_n"),
-    "cost_per_contact": Formula(("costs", "interactions"), "CASE WHEN cost_rows > 0 THEN cost / volume END",
-                                "CASE WHEN cost_rows > 0 THEN volume ELSE 0 END",
-                                x_sum="CASE WHEN cost_rows > 0 THEN cost END"),
+    "cost_per_contact": Formula(
+        ("costs", "interactions"),
+        "CASE WHEN cost_rows > 0 THEN cost / volume END",
+        "CASE WHEN cost_rows > 0 THEN volume ELSE 0 END",
+        x_sum="CASE WHEN cost_rows > 0 THEN cost END",
+    ),
     "enps": _net("pulse", "enps_pro", "enps_det", "enps_n"),
     "volume": Formula(("interactions",), "coalesce(volume, 0)", "coalesce(volume, 0)"),
 }
@@ -302,18 +328,29 @@ def kpi_rows_sql(table: str, grouping: Grouping, kpi_ids: tuple[str, ...] | None
     formulas = "\n    UNION ALL\n    ".join(
         f"SELECT {keys}, '{k}' AS kpi_id, {f.value} AS value, {f.n} AS n, {f.ci_low} AS ci_low, "
         f"{f.ci_high} AS ci_high, {f.x_sum} AS x_sum, {f.x_sumsq} AS x_sumsq FROM w"
-        for k, f in chosen.items())
+        for k, f in chosen.items()
+    )
     if not grouping.dimensions:
         grid = MEASURES_GRID
     else:
         grid = BREAKDOWN_GRID.format(tables=" UNION ".join(f"SELECT {keys} FROM rolled_{fam}" for fam in families))
     joins = "\n    ".join(f"LEFT JOIN rolled_{fam} USING ({keys})" for fam in families)
-    return KPI_ROWS_SQL.format(temp="TEMP " if temp else "", table=table, grid=grid, joins=joins,
-                               formulas=formulas, keys=keys)
+    return KPI_ROWS_SQL.format(
+        temp="TEMP " if temp else "", table=table, grid=grid, joins=joins, formulas=formulas, keys=keys
+    )
 
 
-_UNITS = {"KiB": 2 ** 10, "MiB": 2 ** 20, "GiB": 2 ** 30, "TiB": 2 ** 40,
-          "KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 ** 12, "bytes": 1}
+_UNITS = {
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "bytes": 1,
+}
 
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
@@ -321,7 +358,7 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
     value = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", str(value))
     if not match or match.group(2) not in _UNITS:
-        return float(2 ** 40)  # no limit, or a form not known here: one piece
+        return float(2**40)  # no limit, or a form not known here: one piece
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -348,8 +385,14 @@ def compute_periods(con: duckdb.DuckDBPyConnection, cutoff) -> None:
     con.execute(PERIODS_SQL, {"cutoff": cutoff})
 
 
-def compute_kpi_rows(con: duckdb.DuckDBPyConnection, cutoff, table: str, grouping: Grouping = Grouping(),
-                     kpi_ids: tuple[str, ...] | None = None, temp: bool = False) -> None:
+def compute_kpi_rows(
+    con: duckdb.DuckDBPyConnection,
+    cutoff,
+    table: str,
+    grouping: Grouping = Grouping(),
+    kpi_ids: tuple[str, ...] | None = None,
+    temp: bool = False,
+) -> None:
     """Build `table` (one row per period, unit[, dim_value] and KPI) from the clean tables,
     `periods` and `unit_tree` (macros from stats.py); only the families the KPIs need are read."""
     chosen = [f for k, f in FORMULAS.items() if kpi_ids is None or k in kpi_ids]
@@ -371,7 +414,8 @@ def compute_kpi_rows(con: duckdb.DuckDBPyConnection, cutoff, table: str, groupin
         con.execute(f"DROP TABLE IF EXISTS sums_{name}")
     if "medians" in families:
         copies = con.execute("SELECT count(*) FROM unit_tree").fetchone()[0] / max(
-            1, con.execute("SELECT count(*) FROM org_units").fetchone()[0])
+            1, con.execute("SELECT count(*) FROM org_units").fetchone()[0]
+        )
         budget = memory_limit_bytes(con) / MEDIAN_BYTES_PER_VALUE / 2  # two medians per row
         rows_per_piece = max(1, int(budget / copies / max(1, len(grouping.dimensions))))
         for i, (low, high) in enumerate(median_pieces(con, rows_per_piece)):
@@ -389,8 +433,10 @@ def withhold(con: duckdb.DuckDBPyConnection, table: str) -> None:
     its empty cells they would be wrong numbers, e.g. every interaction unanswered (sla_frt 0 %)."""
     withheld = sorted(withheld_kpis(con))
     if withheld:
-        con.execute(f"UPDATE {table} SET value = NULL, n = 0, ci_low = NULL, ci_high = NULL, x_sum = NULL, "
-                    f"x_sumsq = NULL WHERE kpi_id IN ({', '.join(repr(k) for k in withheld)})")
+        con.execute(
+            f"UPDATE {table} SET value = NULL, n = 0, ci_low = NULL, ci_high = NULL, x_sum = NULL, "
+            f"x_sumsq = NULL WHERE kpi_id IN ({', '.join(repr(k) for k in withheld)})"
+        )
 
 
 def compute_measures(con: duckdb.DuckDBPyConnection, cutoff) -> None:

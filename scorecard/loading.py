@@ -49,8 +49,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: str,
-                derived: dict[str, str] | None = None, preset: Preset | None = None) -> dict[str, str]:
+def map_columns(
+    table: Table,
+    found: list[str],
+    mapping: dict[str, str],
+    file: str,
+    derived: dict[str, str] | None = None,
+    preset: Preset | None = None,
+) -> dict[str, str]:
     """Contract column → source column, matching names case-insensitively after the config's renames.
 
     `derived` names contract columns a preset computes (contract column → what it is computed from):
@@ -62,9 +68,7 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
         target = lowered_mapping.get(key, key)
         if target in table.column_names and target not in (derived or {}):
             if target in renamed:
-                raise InputError(
-                    f"{file}: columns {renamed[target]!r} and {source!r} both map to {target!r}; keep one"
-                )
+                raise InputError(f"{file}: columns {renamed[target]!r} and {source!r} both map to {target!r}; keep one")
             renamed[target] = source
     unknown_targets = set(lowered_mapping.values()) - set(table.column_names)
     if unknown_targets:
@@ -73,8 +77,11 @@ def map_columns(table: Table, found: list[str], mapping: dict[str, str], file: s
             f"{table.name} ({', '.join(table.column_names)})"
         )
     not_exported = set(preset.absent) if preset is not None else set()
-    missing = [c.name for c in table.columns if c.required and c.name not in renamed
-               and c.name not in (derived or {}) and c.name not in not_exported]
+    missing = [
+        c.name
+        for c in table.columns
+        if c.required and c.name not in renamed and c.name not in (derived or {}) and c.name not in not_exported
+    ]
     if missing:
         if preset is not None:
             expected = {v: k for k, v in preset.columns.items()}
@@ -114,24 +121,30 @@ def check_timestamp_format(con: duckdb.DuckDBPyConnection, table: str, setting) 
     try:
         con.execute(f"SELECT try_strptime('2026-01-01', [{', '.join(_literal(f) for f in formats)}])").fetchall()
     except duckdb.Error as exc:
-        raise ConfigError(f"tables: {table}: timestamp_format {setting!r} is not a valid strptime format "
-                          f"(e.g. '%d/%m/%Y %H:%M'): {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            f"tables: {table}: timestamp_format {setting!r} is not a valid strptime format "
+            f"(e.g. '%d/%m/%Y %H:%M'): {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def _timestamp_sql(expr: str, formats: list[str]) -> str:
     """ISO text for values in the configured format; other values are left for validation to judge."""
     if formats[0] in EPOCHS:
-        return (f"CASE WHEN regexp_full_match(trim({expr}), '[0-9]+(\\.[0-9]+)?') "
-                f"THEN CAST(to_timestamp(CAST(trim({expr}) AS DOUBLE) / {EPOCHS[formats[0]]}) AS VARCHAR) "
-                f"ELSE {expr} END")
+        return (
+            f"CASE WHEN regexp_full_match(trim({expr}), '[0-9]+(\\.[0-9]+)?') "
+            f"THEN CAST(to_timestamp(CAST(trim({expr}) AS DOUBLE) / {EPOCHS[formats[0]]}) AS VARCHAR) "
+            f"ELSE {expr} END"
+        )
     listed = ", ".join(_literal(f) for f in formats)
     return f"coalesce(CAST(try_strptime(trim({expr}), [{listed}]) AS VARCHAR), {expr})"
 
 
 def _decimal_sql(expr: str) -> str:
-    return (f"CASE WHEN regexp_full_match(trim({expr}), '{DECIMAL_COMMA}') "
-            rf"THEN replace(regexp_replace(trim({expr}), '[. \x{{00A0}}\x{{202F}}]', '', 'g'), ',', '.') "
-            f"ELSE {expr} END")
+    return (
+        f"CASE WHEN regexp_full_match(trim({expr}), '{DECIMAL_COMMA}') "
+        rf"THEN replace(regexp_replace(trim({expr}), '[. \x{{00A0}}\x{{202F}}]', '', 'g'), ',', '.') "
+        f"ELSE {expr} END"
+    )
 
 
 def _has_decimal_commas(con: duckdb.DuckDBPyConnection, scan: str, columns: list[str]) -> bool:
@@ -141,8 +154,15 @@ def _has_decimal_commas(con: duckdb.DuckDBPyConnection, scan: str, columns: list
     return con.execute(f"SELECT 1 FROM {scan} WHERE {where} LIMIT 1").fetchone() is not None
 
 
-def _select(con: duckdb.DuckDBPyConnection, table: Table, scan: str, found: list[str], mapping: dict[str, str] | str,
-            settings: TableSettings, reader: Reader) -> tuple[str, list[str]]:
+def _select(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    scan: str,
+    found: list[str],
+    mapping: dict[str, str] | str,
+    settings: TableSettings,
+    reader: Reader,
+) -> tuple[str, list[str]]:
     """The SELECT list turning the file's columns into the contract's, as text, and the columns the
     preset's product does not export that the file indeed lacks (they load empty)."""
     preset = check_preset(mapping, table.name) if isinstance(mapping, str) else None
@@ -175,12 +195,18 @@ def _select(con: duckdb.DuckDBPyConnection, table: Table, scan: str, found: list
         if expr is not None:
             sql[c] = values_sql(expr, preset.values[c]) if c in preset.values else expr
     lacking = [c for c in (preset.absent if preset else ()) if c not in sql]
-    return (", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names),
-            lacking)
+    return (
+        ", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names),
+        lacking,
+    )
 
 
-def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[str, str] | str,
-             settings: TableSettings | None = None) -> int:
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    mapping: dict[str, str] | str,
+    settings: TableSettings | None = None,
+) -> int:
     """Create raw_<table>: the contract's columns as text, in the file's row order.
 
     `mapping` renames source columns, or names a help-desk preset; `settings` says how to read the
@@ -215,9 +241,10 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, mapping: dict[s
             reader.close()
     con.execute(ABSENT_DDL)
     con.execute("DELETE FROM absent_columns WHERE table_name = ?", [table.name])
-    for column in lacking:   # only ever a preset's columns
-        con.execute("INSERT INTO absent_columns VALUES (?, ?, ?)",
-                    [table.name, column, check_preset(mapping, table.name).name])
+    for column in lacking:  # only ever a preset's columns
+        con.execute(
+            "INSERT INTO absent_columns VALUES (?, ?, ?)", [table.name, column, check_preset(mapping, table.name).name]
+        )
     return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
 
 

@@ -16,9 +16,9 @@ import duckdb
 
 class Need(NamedTuple):
     table: str
-    condition: str          # on the clean table's rows: at least one must meet it
-    what: str               # what is missing when no row meets it
-    columns: tuple[str, ...] = ()   # contract columns of `table` the KPI's value is computed from
+    condition: str  # on the clean table's rows: at least one must meet it
+    what: str  # what is missing when no row meets it
+    columns: tuple[str, ...] = ()  # contract columns of `table` the KPI's value is computed from
 
 
 NEEDS: dict[str, Need] = {
@@ -26,24 +26,42 @@ NEEDS: dict[str, Need] = {
     "nps": Need("survey_responses", "survey = 'nps'", "no valid NPS responses (survey = nps)"),
     "ces": Need("survey_responses", "survey = 'ces'", "no valid CES responses (survey = ces)"),
     "retention": Need("customers", "true", "no valid customers"),
-    "fcr": Need("interactions", "resolved_at IS NOT NULL AND contacts_to_resolve IS NOT NULL",
-                "column resolved_at or contacts_to_resolve missing or empty", ("resolved_at", "contacts_to_resolve")),
-    "frt_median": Need("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty",
-                       ("first_response_at",)),
-    "resolution_median": Need("interactions", "resolved_at IS NOT NULL", "column resolved_at missing or empty",
-                              ("resolved_at",)),
-    "sla_frt": Need("interactions", "first_response_at IS NOT NULL", "column first_response_at missing or empty",
-                    ("first_response_at",)),
-    "reopen_rate": Need("interactions", "resolved_at IS NOT NULL AND reopened IS NOT NULL",
-                        "column reopened missing or empty", ("resolved_at", "reopened")),
-    "aht": Need("interactions", "handle_time_s IS NOT NULL", "column handle_time_s missing or empty",
-                ("handle_time_s",)),
+    "fcr": Need(
+        "interactions",
+        "resolved_at IS NOT NULL AND contacts_to_resolve IS NOT NULL",
+        "column resolved_at or contacts_to_resolve missing or empty",
+        ("resolved_at", "contacts_to_resolve"),
+    ),
+    "frt_median": Need(
+        "interactions",
+        "first_response_at IS NOT NULL",
+        "column first_response_at missing or empty",
+        ("first_response_at",),
+    ),
+    "resolution_median": Need(
+        "interactions", "resolved_at IS NOT NULL", "column resolved_at missing or empty", ("resolved_at",)
+    ),
+    "sla_frt": Need(
+        "interactions",
+        "first_response_at IS NOT NULL",
+        "column first_response_at missing or empty",
+        ("first_response_at",),
+    ),
+    "reopen_rate": Need(
+        "interactions",
+        "resolved_at IS NOT NULL AND reopened IS NOT NULL",
+        "column reopened missing or empty",
+        ("resolved_at", "reopened"),
+    ),
+    "aht": Need(
+        "interactions", "handle_time_s IS NOT NULL", "column handle_time_s missing or empty", ("handle_time_s",)
+    ),
     "qa_score": Need("qa_reviews", "true", "no valid QA reviews"),
     "volume": Need("interactions", "true", "no valid interactions"),
     "cost_per_contact": Need("costs", "true", "no valid costs"),
     "enps": Need("employee_pulse", "true", "no valid pulse responses"),
 }
-SECOND_TABLE = {"sla_frt": "sla_policies"}   # sla_frt also needs the SLA policies
+SECOND_TABLE = {"sla_frt": "sla_policies"}  # sla_frt also needs the SLA policies
 
 # Columns an input file lacks because its product does not export them (a preset's `absent:`).
 ABSENT_DDL = """CREATE TABLE IF NOT EXISTS absent_columns (
@@ -54,8 +72,9 @@ ABSENT_DDL = """CREATE TABLE IF NOT EXISTS absent_columns (
 def absent_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(table, column) -> the preset whose export lacks it; empty for a database built before the
     table existed."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'absent_columns' "
-                         "AND schema_name = current_schema()").fetchone()[0]
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'absent_columns' AND schema_name = current_schema()"
+    ).fetchone()[0]
     if not exists:
         return {}
     rows = con.execute("SELECT table_name, column_name, preset FROM absent_columns").fetchall()

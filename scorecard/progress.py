@@ -21,15 +21,17 @@ class Event(str):
     rows: int | None
     step: str
 
-    def __new__(cls, message: str, phase: str, seconds: float | None = None, rows: int | None = None,
-                step: str = "") -> "Event":
+    def __new__(
+        cls, message: str, phase: str, seconds: float | None = None, rows: int | None = None, step: str = ""
+    ) -> Event:
         event = super().__new__(cls, message)
         event.phase, event.seconds, event.rows, event.step = phase, seconds, rows, step
         return event
 
 
-def event(phase: str, message: str, started: float, rows: int | None = None, step: str = "",
-          unit: str = "rows") -> Event:
+def event(
+    phase: str, message: str, started: float, rows: int | None = None, step: str = "", unit: str = "rows"
+) -> Event:
     """An Event for the work since `started` (time.perf_counter()); the seconds and the rate (in
     `unit` per second) are appended to the message."""
     seconds = time.perf_counter() - started
@@ -39,6 +41,9 @@ def event(phase: str, message: str, started: float, rows: int | None = None, ste
 
 def phase_seconds(events, phase: str, step: str | None = None) -> float | None:
     """Seconds the events of `phase` (and of `step` within it, if given) add up to; None without any."""
-    found = [e.seconds for e in events if isinstance(e, Event) and e.phase == phase and e.seconds is not None
-             and (step is None or e.step == step)]
+    found = [
+        e.seconds
+        for e in events
+        if isinstance(e, Event) and e.phase == phase and e.seconds is not None and (step is None or e.step == step)
+    ]
     return sum(found) if found else None

@@ -10,7 +10,6 @@ import pandas as pd
 
 from .display import is_missing, spark_label
 
-
 UNIT_SCORECARD_SQL = """
 SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_order, c.noisy,
        r.value, r.target, r.amber, coalesce(r.status, '') AS status, r.weight, r.score, r.n,
@@ -70,8 +69,9 @@ ORDER BY u.sort_path, c.sort_order
 
 
 def unit_info(con: duckdb.DuckDBPyConnection, unit_id: str) -> dict:
-    row = con.execute("SELECT unit_id, unit_name, parent_id, depth, is_leaf FROM org_units WHERE unit_id = ?",
-                      [unit_id]).fetchone()
+    row = con.execute(
+        "SELECT unit_id, unit_name, parent_id, depth, is_leaf FROM org_units WHERE unit_id = ?", [unit_id]
+    ).fetchone()
     if row is None:
         raise KeyError(f"unknown unit {unit_id!r}")
     return dict(zip(("unit_id", "unit_name", "parent_id", "depth", "is_leaf"), row))
@@ -95,8 +95,9 @@ def composite(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> dict
     return dict(zip(("composite", "previous_composite", "kpis_scored"), row or (None, None, 0)))
 
 
-def trend(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, kpi_id: str | None = None,
-          months: int = 13) -> pd.DataFrame:
+def trend(
+    con: duckdb.DuckDBPyConnection, period: str, unit_id: str, kpi_id: str | None = None, months: int = 13
+) -> pd.DataFrame:
     """The last `months` periods up to `period` (fewer when the history is shorter)."""
     return con.execute(TREND_SQL, {"period": period, "unit": unit_id, "kpi": kpi_id, "months": months}).df()
 
@@ -118,14 +119,17 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def catalog_table(con: duckdb.DuckDBPyConnection, period: str | None = None) -> pd.DataFrame:
     """The catalog with the targets in force for the root unit in `period` (default: latest)."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT c.kpi_id, c.name, c.perspective, c.unit, c.direction, c.definition,
                t.target, t.amber, t.weight, coalesce(t.owner, c.owner) AS owner
         FROM catalog c
         JOIN targets t ON t.kpi_id = c.kpi_id
              AND t.period = coalesce($period, (SELECT max(period) FROM periods))
              AND t.unit_id = (SELECT unit_id FROM org_units WHERE parent_id IS NULL)
-        ORDER BY c.sort_order""", {"period": period}).df()
+        ORDER BY c.sort_order""",
+        {"period": period},
+    ).df()
 
 
 def format_value(value, kpi_unit: str, digits: int | None = None) -> str:
@@ -176,21 +180,33 @@ def min_sample(con: duckdb.DuckDBPyConnection) -> int:
 def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> list[dict]:
     """What a restatement changed for one unit: KPIs whose value or status differ from the
     previous revision's published scorecard.csv, formatted for a table."""
-    previous = pd.read_csv(previous_csv, dtype={"unit_id": str, "status": str}, keep_default_na=False,
-                           na_values={"value": [""]})
+    previous = pd.read_csv(
+        previous_csv, dtype={"unit_id": str, "status": str}, keep_default_na=False, na_values={"value": [""]}
+    )
     previous = previous[previous["unit_id"] == unit_id][["kpi_id", "value", "status"]]
-    current = con.execute("""SELECT r.kpi_id, round(r.value, 4) AS value, coalesce(r.status, '') AS status,
+    current = con.execute(
+        """SELECT r.kpi_id, round(r.value, 4) AS value, coalesce(r.status, '') AS status,
                                     coalesce(c.name, 'Composite score') AS name, coalesce(c.unit, 'score') AS kpi_unit,
                                     coalesce(c.sort_order, -1) AS sort_order
                              FROM results r LEFT JOIN catalog c USING (kpi_id)
-                             WHERE r.period = ? AND r.unit_id = ?""", [period, unit_id]).df()
+                             WHERE r.period = ? AND r.unit_id = ?""",
+        [period, unit_id],
+    ).df()
     merged = previous.merge(current, on="kpi_id", how="outer", suffixes=("_before", "_now"))
     same_value = (merged["value_before"].round(4) == merged["value_now"]) | (
-        merged["value_before"].isna() & merged["value_now"].isna())
+        merged["value_before"].isna() & merged["value_now"].isna()
+    )
     changed = merged[~same_value | (merged["status_before"] != merged["status_now"])].sort_values("sort_order")
-    return [{"kpi": r.name if isinstance(r.name, str) else r.kpi_id,
-             "before": format_value(r.value_before, r.kpi_unit), "now": format_value(r.value_now, r.kpi_unit),
-             "status_before": r.status_before, "status_now": r.status_now} for r in changed.itertuples()]
+    return [
+        {
+            "kpi": r.name if isinstance(r.name, str) else r.kpi_id,
+            "before": format_value(r.value_before, r.kpi_unit),
+            "now": format_value(r.value_now, r.kpi_unit),
+            "status_before": r.status_before,
+            "status_now": r.status_now,
+        }
+        for r in changed.itertuples()
+    ]
 
 
 def _interval(row) -> str:
@@ -209,8 +225,10 @@ def flagged_change(delta, significant, direction: str, kpi_unit: str) -> str:
     return f"{text} {'▲' if better else '▼'}"
 
 
-CHANGE_NOTE = ("▲ / ▼: a change larger than the noise (two-sided test at 5%), better / worse. "
-               "Changes without a mark are within what sampling alone produces.")
+CHANGE_NOTE = (
+    "▲ / ▼: a change larger than the noise (two-sided test at 5%), better / worse. "
+    "Changes without a mark are within what sampling alone produces."
+)
 
 
 def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> list[dict]:
@@ -221,22 +239,24 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
         spark = []
         if history is not None:
             spark = history.loc[history["kpi_id"] == r.kpi_id].sort_values("period")["value"].tolist()
-        rows.append({
-            "perspective": r.perspective,
-            "kpi": r.name,
-            "trend": spark,
-            "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
-            "value": format_value(r.value, r.kpi_unit),
-            "target": format_value(r.target, r.kpi_unit),
-            "status": r.status,
-            "previous": flagged_change(r.prev_delta, r.prev_significant, r.direction, r.kpi_unit),
-            "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
-            "n": f"{int(r.n):,}",
-            "interval": _interval(r),
-            "benchmark": "–" if is_missing(r.bench_position) else r.bench_position,
-            "weight": f"{r.weight:g}%" if r.weight else "tracked",
-            "owner": r.owner or "",
-        })
+        rows.append(
+            {
+                "perspective": r.perspective,
+                "kpi": r.name,
+                "trend": spark,
+                "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
+                "value": format_value(r.value, r.kpi_unit),
+                "target": format_value(r.target, r.kpi_unit),
+                "status": r.status,
+                "previous": flagged_change(r.prev_delta, r.prev_significant, r.direction, r.kpi_unit),
+                "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
+                "n": f"{int(r.n):,}",
+                "interval": _interval(r),
+                "benchmark": "–" if is_missing(r.bench_position) else r.bench_position,
+                "weight": f"{r.weight:g}%" if r.weight else "tracked",
+                "owner": r.owner or "",
+            }
+        )
     return rows
 
 
@@ -252,8 +272,11 @@ def composite_note(card: pd.DataFrame) -> str:
     if out.empty:
         return ""
     reasons = {"low-n": "too few responses", "no-data": "no data", "no-target": "no target"}
-    return "Left out of the composite: " + "; ".join(
-        f"{r.name} ({reasons.get(r.status, r.status)})" for r in out.itertuples()) + "."
+    return (
+        "Left out of the composite: "
+        + "; ".join(f"{r.name} ({reasons.get(r.status, r.status)})" for r in out.itertuples())
+        + "."
+    )
 
 
 def heat_rows(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -289,8 +312,14 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         bad = counts.get(table, 0)
         if kept + bad:
-            rows.append({"table_name": table, "rows": kept + bad, "quarantined": bad,
-                         "share": f"{100 * bad / (kept + bad):.2f}%"})
+            rows.append(
+                {
+                    "table_name": table,
+                    "rows": kept + bad,
+                    "quarantined": bad,
+                    "share": f"{100 * bad / (kept + bad):.2f}%",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -303,60 +332,76 @@ def comparison_rows(card: pd.DataFrame) -> list[dict]:
             bench = format_value(r.bench_median, r.kpi_unit)
             if not is_missing(r.bench_p25) and not is_missing(r.bench_p75):
                 bench += f" ({format_value(r.bench_p25, r.kpi_unit)} – {format_value(r.bench_p75, r.kpi_unit)})"
-        rows.append({
-            "kpi": r.name,
-            "value": format_value(r.value, r.kpi_unit),
-            "company": format_value(r.company_value, r.kpi_unit),
-            "vs_company": format_change(r.vs_company, r.kpi_unit),
-            "rank": "–" if is_missing(r.sibling_rank) or r.sibling_count < 2
-                    else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
-            "benchmark": bench,
-            "position": "–" if is_missing(r.bench_position) else r.bench_position,
-            "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
-        })
+        rows.append(
+            {
+                "kpi": r.name,
+                "value": format_value(r.value, r.kpi_unit),
+                "company": format_value(r.company_value, r.kpi_unit),
+                "vs_company": format_change(r.vs_company, r.kpi_unit),
+                "rank": "–"
+                if is_missing(r.sibling_rank) or r.sibling_count < 2
+                else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
+                "benchmark": bench,
+                "position": "–" if is_missing(r.bench_position) else r.bench_position,
+                "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
+            }
+        )
     return rows
 
 
-NPS_NOTE = ("Our NPS is transactional (asked after a contact); published NPS benchmarks are mostly "
-            "relationship NPS (asked about the brand), so the two are not comparable and no external "
-            "NPS benchmark is shown.")
+NPS_NOTE = (
+    "Our NPS is transactional (asked after a contact); published NPS benchmarks are mostly "
+    "relationship NPS (asked about the brand), so the two are not comparable and no external "
+    "NPS benchmark is shown."
+)
 
 
 def priority(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """The unit's KPIs on the priority matrix, with name and owner; worst gap first."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT p.kpi_id, c.name, c.unit AS kpi_unit, p.importance, p.gap, p.tracked, p.quadrant,
                p.importance_split, p.gap_split, t.owner
         FROM priority p JOIN catalog c USING (kpi_id) JOIN targets t USING (period, unit_id, kpi_id)
         WHERE p.period = $period AND p.unit_id = $unit
-        ORDER BY p.gap DESC, c.sort_order""", {"period": period, "unit": unit_id}).df()
+        ORDER BY p.gap DESC, c.sort_order""",
+        {"period": period, "unit": unit_id},
+    ).df()
 
 
 def fix_now(matrix: pd.DataFrame, limit: int = 3) -> list[str]:
     """The 'fix now' KPIs (largest gap first) as one line each, with their owner."""
     rows = matrix[(matrix["quadrant"] == "fix now") & ~matrix["tracked"]].head(limit)
-    return [f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {r.owner or 'not set'}"
-            for r in rows.itertuples()]
+    return [
+        f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {r.owner or 'not set'}"
+        for r in rows.itertuples()
+    ]
 
 
 def escalations(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None = None) -> pd.DataFrame:
     """KPIs red for N periods in a row up to `period` (all units when unit_id is None)."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT e.unit_id, u.unit_name, e.kpi_id, c.name, e.red_streak, e.since_period, e.owner
         FROM escalations e JOIN org_units u USING (unit_id) JOIN catalog c USING (kpi_id)
         WHERE e.period = $period AND ($unit IS NULL OR e.unit_id = $unit)
-        ORDER BY e.red_streak DESC, u.sort_path, c.sort_order""", {"period": period, "unit": unit_id}).df()
+        ORDER BY e.red_streak DESC, u.sort_path, c.sort_order""",
+        {"period": period, "unit": unit_id},
+    ).df()
 
 
-def breakdown_rows(con: duckdb.DuckDBPyConnection, period: str, unit_id: str,
-                   dimension: str) -> tuple[list[dict], list[str]]:
+def breakdown_rows(
+    con: duckdb.DuckDBPyConnection, period: str, unit_id: str, dimension: str
+) -> tuple[list[dict], list[str]]:
     """One row per KPI, one column per channel (or segment): value and n; and the columns."""
-    long = con.execute("""
+    long = con.execute(
+        """
         SELECT b.dim_value, b.kpi_id, c.name, c.unit AS kpi_unit, b.value, b.n
         FROM breakdowns b JOIN catalog c USING (kpi_id)
         WHERE b.period = $period AND b.unit_id = $unit AND b.dimension = $dimension
         ORDER BY c.sort_order, b.dim_value""",
-        {"period": period, "unit": unit_id, "dimension": dimension}).df()
+        {"period": period, "unit": unit_id, "dimension": dimension},
+    ).df()
     values = sorted(set(long["dim_value"]), key=lambda v: (v == "unknown", v))
     floor = min_sample(con)
     rows: dict[str, dict] = {}
@@ -371,11 +416,14 @@ def breakdown_rows(con: duckdb.DuckDBPyConnection, period: str, unit_id: str,
 
 
 def mix_shifts(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None = None) -> pd.DataFrame:
-    return con.execute("""
+    return con.execute(
+        """
         SELECT m.unit_id, u.unit_name, m.kpi_id, m.dimension, m.overall_delta, m.message
         FROM mix_shift m JOIN org_units u USING (unit_id) JOIN catalog c USING (kpi_id)
         WHERE m.period = $period AND ($unit IS NULL OR m.unit_id = $unit)
-        ORDER BY u.sort_path, c.sort_order, m.dimension""", {"period": period, "unit": unit_id}).df()
+        ORDER BY u.sort_path, c.sort_order, m.dimension""",
+        {"period": period, "unit": unit_id},
+    ).df()
 
 
 def mix_shift_lines(shifts: pd.DataFrame, with_unit: bool = False) -> list[str]:
@@ -385,21 +433,27 @@ def mix_shift_lines(shifts: pd.DataFrame, with_unit: bool = False) -> list[str]:
 def quality_notes(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
     """What a reader of the overview should know about the data behind the period."""
     set_aside = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    low_n, weighted = con.execute("""
+    low_n, weighted = con.execute(
+        """
         SELECT count(*) FILTER (status = 'low-n'), count(*) FROM results
-        WHERE period = ? AND weight > 0 AND kpi_id <> 'composite'""", [period]).fetchone()
+        WHERE period = ? AND weight > 0 AND kpi_id <> 'composite'""",
+        [period],
+    ).fetchone()
     cutoff = period_info(con, period)["cutoff"][:16]
     notes = [f"Data cut-off {cutoff}; {set_aside:,} input rows were set aside (see the data-quality page)."]
     if low_n:
-        notes.append(f"{low_n} of {weighted} weighted unit × KPI values rest on fewer than {min_sample(con)} "
-                     "records: shown, marked low n, and left out of the composite.")
+        notes.append(
+            f"{low_n} of {weighted} weighted unit × KPI values rest on fewer than {min_sample(con)} "
+            "records: shown, marked low n, and left out of the composite."
+        )
     return notes
 
 
 def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: int = 5) -> pd.DataFrame:
     """The period's most recent comments from unhappy customers (CSAT 1–2, NPS 0–6, CES 1–3) of
     the unit and its descendants. Personal data was masked when the data was loaded."""
-    return con.execute("""
+    return con.execute(
+        """
         SELECT s.survey, s.score, strftime(s.responded_at, '%Y-%m-%d') AS day, s.comment
         FROM survey_responses s JOIN unit_tree t ON t.unit_id = s.unit_id
         WHERE t.ancestor_id = $unit AND strftime(s.responded_at, '%Y-%m') = $period
@@ -407,7 +461,8 @@ def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: i
           AND ((s.survey = 'csat' AND s.score <= 2) OR (s.survey = 'nps' AND s.score <= 6)
                OR (s.survey = 'ces' AND s.score <= 3))
         ORDER BY s.responded_at DESC, s.response_id LIMIT $limit""",
-        {"period": period, "unit": unit_id, "limit": limit}).df()
+        {"period": period, "unit": unit_id, "limit": limit},
+    ).df()
 
 
 # --------------------------------------------------------------------------- hierarchy

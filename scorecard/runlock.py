@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import PublishError
@@ -27,7 +27,7 @@ from .errors import PublishError
 LOCK_FILE = "scorecard.lock"
 STATE_DIR = ".scorecard-state"
 
-_held: dict[str, list] = {}   # real path of a lock file -> [fd, depth] for the locks this process holds
+_held: dict[str, list] = {}  # real path of a lock file -> [fd, depth] for the locks this process holds
 
 
 class BusyError(PublishError):
@@ -81,19 +81,20 @@ def run_lock(state_dir: str | Path, command: str) -> Iterator[Path]:
         finally:
             _held[key][1] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)   # not inherited by child processes
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by child processes
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = _holder(fd)
         os.close(fd)
-        raise BusyError(f"{path}: another scorecard run holds the lock ({holder}); "
-                        "wait for it to finish, then run again") from None
+        raise BusyError(
+            f"{path}: another scorecard run holds the lock ({holder}); wait for it to finish, then run again"
+        ) from None
     except BaseException:
         os.close(fd)
         raise
     try:
-        started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        started = datetime.now(UTC).replace(microsecond=0).isoformat()
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{command}, pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode(), 0)
         _held[key] = [fd, 1]
@@ -104,7 +105,7 @@ def run_lock(state_dir: str | Path, command: str) -> Iterator[Path]:
         yield path
     finally:
         del _held[key]
-        os.close(fd)   # releases the lock
+        os.close(fd)  # releases the lock
 
 
 def held(state_dir: str | Path) -> bool:

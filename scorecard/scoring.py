@@ -117,21 +117,44 @@ def store_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     con.unregister("_catalog_rows")
     # the change log: what changed in each version of the definitions, and why
     con.execute("CREATE OR REPLACE TABLE catalog_changes (version INTEGER, date DATE, what VARCHAR, why VARCHAR)")
-    con.executemany("INSERT INTO catalog_changes VALUES (?, ?, ?, ?)",
-                    [(c.version, c.date, c.what, c.why) for c in catalog.changes])
+    con.executemany(
+        "INSERT INTO catalog_changes VALUES (?, ?, ?, ?)", [(c.version, c.date, c.what, c.why) for c in catalog.changes]
+    )
 
 
 def store_target_rules(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog) -> None:
     """Catalog defaults and configuration rules in one table, so resolution is one query."""
     rows = [
-        {"source": "catalog", "kpi_id": k.id, "unit_id": None, "effective_from": None,
-         "target": k.target, "amber": k.amber, "weight": k.weight, "owner": k.owner or None, "rule_order": -1,
-         **{role: getattr(k, role) or None for role in ROLES}, "reason": None, "approved_by": None}
+        {
+            "source": "catalog",
+            "kpi_id": k.id,
+            "unit_id": None,
+            "effective_from": None,
+            "target": k.target,
+            "amber": k.amber,
+            "weight": k.weight,
+            "owner": k.owner or None,
+            "rule_order": -1,
+            **{role: getattr(k, role) or None for role in ROLES},
+            "reason": None,
+            "approved_by": None,
+        }
         for k in catalog.kpis
     ] + [
-        {"source": "config", "kpi_id": r.kpi, "unit_id": r.unit, "effective_from": r.effective_from,
-         "target": r.target, "amber": r.amber, "weight": r.weight, "owner": r.owner, "rule_order": i,
-         **{role: getattr(r, role) for role in ROLES}, "reason": r.reason, "approved_by": r.approved_by}
+        {
+            "source": "config",
+            "kpi_id": r.kpi,
+            "unit_id": r.unit,
+            "effective_from": r.effective_from,
+            "target": r.target,
+            "amber": r.amber,
+            "weight": r.weight,
+            "owner": r.owner,
+            "rule_order": i,
+            **{role: getattr(r, role) for role in ROLES},
+            "reason": r.reason,
+            "approved_by": r.approved_by,
+        }
         for i, r in enumerate(config.targets)
     ]
     frame = pd.DataFrame(rows).astype({"target": "float64", "amber": "float64", "weight": "float64"})
@@ -147,8 +170,7 @@ def store_target_rules(con: duckdb.DuckDBPyConnection, config: Config, catalog: 
                              ORDER BY 1""").fetchall()
     if unknown:
         rules = "; ".join(f"targets[{i}] ({kpi}): unknown unit {unit!r}" for i, kpi, unit in unknown)
-        raise ConfigError(f"{config.source}: {rules} (not a unit_id in org_units; "
-                          "remove the rule or correct the unit)")
+        raise ConfigError(f"{config.source}: {rules} (not a unit_id in org_units; remove the rule or correct the unit)")
 
 
 def check_resolved_targets(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

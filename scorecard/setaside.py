@@ -72,17 +72,21 @@ def check_set_aside(con: duckdb.DuckDBPyConnection, files: dict[str, str], confi
         limit = limit_for(config, table)
         if aside <= limit * total or aside < MIN_SET_ASIDE:
             continue
-        reason, n, row, value = con.execute("""
+        reason, n, row, value = con.execute(
+            """
             SELECT reason, count(*) OVER (PARTITION BY reason) AS n, "row", value FROM quarantine
             WHERE table_name = ? QUALIFY row_number() OVER (PARTITION BY reason ORDER BY "row") = 1
-            ORDER BY n DESC, "row" LIMIT 1""", [table]).fetchone()
+            ORDER BY n DESC, "row" LIMIT 1""",
+            [table],
+        ).fetchone()
         hint = _hint(table, reason, value)
         raise InputError(
             f"{files[table]}: {aside:,} of {total:,} rows ({aside / total:.0%}) set aside, more than the "
             f"{limit:.0%} allowed; main reason: {reason} ({n:,} rows), e.g. data row {row}"
-            + (f" ({value!r})" if value else "") + (f". {hint}" if hint else "")
+            + (f" ({value!r})" if value else "")
+            + (f". {hint}" if hint else "")
             + f". If these rows are really to be left out, set `tables: {table}: max_quarantine_share:` "
-              f"(now {limit:g}) in scorecard.yml"
+            f"(now {limit:g}) in scorecard.yml"
         )
 
 
@@ -93,7 +97,7 @@ def _hint(table: str, reason: str, value: str | None) -> str:
     if column in types and types[column] in ("timestamp", "date"):
         return timestamp_hint(table, column, value or "")
     if column in types and types[column] in ("number", "integer") and value and "," in value:
-        return f"{column} holds decimal commas: set `tables: {table}: decimal: \",\"`"
+        return f'{column} holds decimal commas: set `tables: {table}: decimal: ","`'
     if reason == "unknown interaction_id":
         return "the interactions these rows point at are not in the interactions file, or were set aside there"
     if reason == "unknown unit_id":

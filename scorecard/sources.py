@@ -25,8 +25,14 @@ from .errors import InputError
 
 FORMATS = {".csv.gz": "csv", ".tsv.gz": "tsv", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
 READ = ".csv, .csv.gz, .tsv, .parquet, .xlsx"
-HINTS = {".xls": "save it as .xlsx or .csv", ".xlsm": "save it as .xlsx or .csv", ".ods": "save it as .xlsx or .csv",
-         ".zip": "unzip it", ".gz": "only .csv.gz and .tsv.gz are read", ".txt": "rename it to .csv or .tsv"}
+HINTS = {
+    ".xls": "save it as .xlsx or .csv",
+    ".xlsm": "save it as .xlsx or .csv",
+    ".ods": "save it as .xlsx or .csv",
+    ".zip": "unzip it",
+    ".gz": "only .csv.gz and .tsv.gz are read",
+    ".txt": "rename it to .csv or .tsv",
+}
 # DuckDB's default line limit is 2 MB; a longer customer comment must not stop a build, so a file with
 # one is read again with this limit.
 MAX_LINE_SIZE = 32 * 1024 * 1024
@@ -70,20 +76,26 @@ def find_sources(data_dir: Path, require: bool = True, files: dict[str, str] | N
         if not path.is_file():
             raise InputError(f"{path}: file not found (set by `tables: {table}: file:` in scorecard.yml)")
         if suffix(path) is None:
-            raise InputError(f"{path}: not a file the scorecard reads (read: {READ}); "
-                             f"{HINTS.get(path.suffix.lower(), 'export it as .csv')}")
+            raise InputError(
+                f"{path}: not a file the scorecard reads (read: {READ}); "
+                f"{HINTS.get(path.suffix.lower(), 'export it as .csv')}"
+            )
         by_name[table] = [path] + [p for p in by_name.get(table, []) if p.resolve() != path.resolve()]
     sources: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         paths = by_name.get(name, [])
         if len(paths) > 1:
-            raise InputError(f"{data_dir}: {' and '.join(p.name for p in paths)} are all files for table {name}; "
-                             "keep one (move the others out of the folder)")
+            raise InputError(
+                f"{data_dir}: {' and '.join(p.name for p in paths)} are all files for table {name}; "
+                "keep one (move the others out of the folder)"
+            )
         if paths:
             sources[name] = SourceFile(name, paths[0])
         elif table.required and require:
-            raise InputError(f"{data_dir}: required file {name}.csv not found (read: {READ})"
-                             + "".join(f"; {note}" for note in skipped(data_dir, name)))
+            raise InputError(
+                f"{data_dir}: required file {name}.csv not found (read: {READ})"
+                + "".join(f"; {note}" for note in skipped(data_dir, name))
+            )
     return sources
 
 
@@ -101,8 +113,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-NOISE = re.compile(r"LINE \d+:.*|\^+|[a-z_]+ = .*|(Original Line|Possible Solution|Possible fixes|\* |The search space"
-                   r"|Delimiter Candidates|Quote/Escape|Comment Candidates|Encoding:).*")
+NOISE = re.compile(
+    r"LINE \d+:.*|\^+|[a-z_]+ = .*|(Original Line|Possible Solution|Possible fixes|\* |The search space"
+    r"|Delimiter Candidates|Quote/Escape|Comment Candidates|Encoding:).*"
+)
 
 
 def duckdb_message(exc: Exception) -> str:
@@ -119,14 +133,15 @@ class Reader:
     `scan()` gives the direct read; when it fails, `retry(exc)` decodes and normalises a copy (once)
     and gives its scan, or raises the InputError that names the file and what to do."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source: SourceFile, settings: TableSettings | None,
-                 workdir: Path):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, source: SourceFile, settings: TableSettings | None, workdir: Path
+    ):
         self.con, self.source, self.settings, self.workdir = con, source, settings or TableSettings(), workdir
         self.path = source.path
         self.encoding = "utf-8"
         self.delimiter: str | None = None
         self.normalised = False
-        self.max_line: int | None = None   # DuckDB's default until a line is longer
+        self.max_line: int | None = None  # DuckDB's default until a line is longer
         self.current = self.path
         self.view: str | None = None
 
@@ -154,8 +169,10 @@ class Reader:
         if self.source.format in ("csv", "tsv") and ("quote" in message.lower() or "invalid state" in message):
             message += ' (expected comma-, semicolon- or tab-separated values quoted with "; is a quote left open?)'
         elif "Expected Number of Columns" in message:
-            message += (f" (the header line has {message.split('Columns: ')[1].split()[0]} fields, separated by "
-                        f"{self.delimiter!r}; is that separator inside a value that is not quoted?)")
+            message += (
+                f" (the header line has {message.split('Columns: ')[1].split()[0]} fields, separated by "
+                f"{self.delimiter!r}; is that separator inside a value that is not quoted?)"
+            )
         raise InputError(f"{self.where()}: {message}") from None
 
     # --- text ------------------------------------------------------------------------------------
@@ -191,12 +208,16 @@ class Reader:
                 name += "_"
             names.append(name)
         if not names:
-            raise InputError(f"{self.path}: cannot read the file as {self.source.table}: it is empty "
-                             "(expected a header line, then one line per record)")
+            raise InputError(
+                f"{self.path}: cannot read the file as {self.source.table}: it is empty "
+                "(expected a header line, then one line per record)"
+            )
         columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
         limit = f", max_line_size = {self.max_line}" if self.max_line else ""
-        return (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, columns = {columns}, "
-                f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"'{limit})")
+        return (
+            f"read_csv({_literal(str(path))}, header = true, auto_detect = false, columns = {columns}, "
+            f"delim = {_literal(delimiter)}, quote = '\"', escape = '\"'{limit})"
+        )
 
     def _open(self):
         return gzip.open(self.path, "rb") if self.path.name.lower().endswith(".gz") else self.path.open("rb")
@@ -209,8 +230,10 @@ class Reader:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
         if b"\x00" in head:
-            raise InputError(f"{self.where()}: it holds NUL bytes, so it is not a text export "
-                             "(expected UTF-8 or Windows-1252 text, or a UTF-16 file with its byte-order mark)")
+            raise InputError(
+                f"{self.where()}: it holds NUL bytes, so it is not a text export "
+                "(expected UTF-8 or Windows-1252 text, or a UTF-16 file with its byte-order mark)"
+            )
         for candidate in ("utf-8", "cp1252"):
             decoder = codecs.getincrementaldecoder(candidate)()
             try:
@@ -229,7 +252,7 @@ class Reader:
                 try:
                     line.decode(encoding)
                 except UnicodeDecodeError as exc:
-                    return number, line[max(exc.start - 10, 0): exc.end + 10]
+                    return number, line[max(exc.start - 10, 0) : exc.end + 10]
         return 0, b""
 
     def _normalise(self) -> str:
@@ -250,7 +273,8 @@ class Reader:
                         raise InputError(
                             f"{self.where()}: line {line} holds the control character {control.group()!r}, so it "
                             f"is not text in {encoding} (expected UTF-8 or Windows-1252 text; set "
-                            f"`tables: {self.source.table}: encoding:` in scorecard.yml if the file uses another)")
+                            f"`tables: {self.source.table}: encoding:` in scorecard.yml if the file uses another)"
+                        )
                     number += block.count("\n")
                     out.write(block)
         except UnicodeDecodeError:
@@ -284,13 +308,20 @@ class Reader:
         else:
             matches = [n for n in names if n.strip().lower() == wanted.strip().lower()]
             if not matches:
-                raise InputError(f"{self.where()}: no sheet named {wanted!r}; its sheets: {names} "
-                                 f"(set `tables: {self.source.table}: sheet:` in scorecard.yml)")
+                raise InputError(
+                    f"{self.where()}: no sheet named {wanted!r}; its sheets: {names} "
+                    f"(set `tables: {self.source.table}: sheet:` in scorecard.yml)"
+                )
             name = matches[0]
-        rows = [r for r in book.get_sheet_by_name(name).to_python(skip_empty_area=True)
-                if any(c not in (None, "") for c in r)]
+        rows = [
+            r
+            for r in book.get_sheet_by_name(name).to_python(skip_empty_area=True)
+            if any(c not in (None, "") for c in r)
+        ]
         if not rows:
-            raise InputError(f"{self.where()}: sheet {name!r} is empty (expected a header row, then one row per record)")
+            raise InputError(
+                f"{self.where()}: sheet {name!r} is empty (expected a header row, then one row per record)"
+            )
         header = [_cell(c) or f"column{i + 1}" for i, c in enumerate(rows[0])]
         seen: set[str] = set()
         for i, h in enumerate(header):

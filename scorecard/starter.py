@@ -34,11 +34,11 @@ class TableReport:
     file: str
     rows: int = 0
     headers: list[str] = field(default_factory=list)
-    settings: dict[str, object] = field(default_factory=dict)   # detected: written under tables:
-    comments: dict[str, str] = field(default_factory=dict)      # why each setting was written
+    settings: dict[str, object] = field(default_factory=dict)  # detected: written under tables:
+    comments: dict[str, str] = field(default_factory=dict)  # why each setting was written
     preset: Preset | None = None
     missing: dict[str, list[str]] = field(default_factory=dict)  # required column -> close header names
-    format_choices: list[str] = field(default_factory=list)     # ambiguous timestamp formats offered
+    format_choices: list[str] = field(default_factory=list)  # ambiguous timestamp formats offered
     sample: str = ""
 
 
@@ -109,9 +109,12 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
             report.comments["delimiter"] = "detected"
         table = TABLES[source.table]
         lower = {h.strip().lower(): h for h in report.headers}
-        mapping: dict[str, str] = {}   # contract column -> header
-        fits = [(match_score(p, report.headers), p) for p in presets().values()
-                if p.table == source.table and not required_missing(p, report.headers)]
+        mapping: dict[str, str] = {}  # contract column -> header
+        fits = [
+            (match_score(p, report.headers), p)
+            for p in presets().values()
+            if p.table == source.table and not required_missing(p, report.headers)
+        ]
         own = [c.name for c in table.columns if c.required and c.name not in lower]
         if fits and own:
             report.preset = max(fits, key=lambda f: f[0])[1]
@@ -120,7 +123,8 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
             mapping = {c: lower[c] for c in table.column_names if c in lower}
             for column in own:
                 report.missing[column] = difflib.get_close_matches(
-                    column.replace("_", " "), report.headers, n=2, cutoff=0.4)
+                    column.replace("_", " "), report.headers, n=2, cutoff=0.4
+                )
         types = {c.name: c.type for c in table.columns}
         numbers = [mapping[c] for c in mapping if types[c] in ("number", "integer")]
         if numbers and reader.delimiter == ";":
@@ -130,10 +134,17 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
                 report.comments["decimal"] = "detected: numbers such as 150,5"
         stamps = [mapping[c] for c in mapping if types[c] in ("timestamp", "date")]
         if stamps:
-            values = [r[0] for r in con.execute(" UNION ALL ".join(
-                f"(SELECT CAST({_quote(c)} AS VARCHAR) FROM {scan} WHERE NOT regexp_matches("
-                f"coalesce(CAST({_quote(c)} AS VARCHAR), '2000-01-01'), '^\\s*([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?\\s*$') "
-                f"LIMIT 500)" for c in stamps)).fetchall()]
+            values = [
+                r[0]
+                for r in con.execute(
+                    " UNION ALL ".join(
+                        f"(SELECT CAST({_quote(c)} AS VARCHAR) FROM {scan} WHERE NOT regexp_matches("
+                        f"coalesce(CAST({_quote(c)} AS VARCHAR), '2000-01-01'), '^\\s*([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?\\s*$') "
+                        f"LIMIT 500)"
+                        for c in stamps
+                    )
+                ).fetchall()
+            ]
             formats, report.sample = _formats_from(values)
             if len(formats) == 1:
                 report.settings["timestamp_format"] = formats[0]
@@ -148,9 +159,16 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
                 report.settings["sheet"] = names[0]
                 report.comments["sheet"] = f"the first of {len(names)} sheets: {', '.join(names)}"
         if source.table in ("org_units", "interactions") and "unit_id" in mapping:
-            report.settings.setdefault("_units", [r[0] for r in con.execute(
-                f"SELECT DISTINCT trim(CAST({_quote(mapping['unit_id'])} AS VARCHAR)) AS u FROM {scan} "
-                f"WHERE u <> '' ORDER BY u").fetchall()])
+            report.settings.setdefault(
+                "_units",
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT DISTINCT trim(CAST({_quote(mapping['unit_id'])} AS VARCHAR)) AS u FROM {scan} "
+                        f"WHERE u <> '' ORDER BY u"
+                    ).fetchall()
+                ],
+            )
     finally:
         reader.close()
     return report
@@ -178,8 +196,11 @@ def _recognise(headers: list[str], free: list[str]) -> str | None:
     if fits:
         return max(fits, key=lambda p: match_score(p, headers)).table
     lower = {h.strip().lower() for h in headers}
-    tables = [(len(lower & set(TABLES[t].column_names)), t) for t in free
-              if all(c.name in lower for c in TABLES[t].columns if c.required)]
+    tables = [
+        (len(lower & set(TABLES[t].column_names)), t)
+        for t in free
+        if all(c.name in lower for c in TABLES[t].columns if c.required)
+    ]
     return max(tables)[1] if tables else None
 
 
@@ -227,7 +248,7 @@ def starter_config(report: FolderReport) -> str:
     catalog = load_catalog()
     out = [
         "# Starter configuration written by `scorecard init` for the exports in this folder.",
-        "# Every key is optional; README.md (\"Configuration\") documents each one. Paths are relative to this file.",
+        '# Every key is optional; README.md ("Configuration") documents each one. Paths are relative to this file.',
         "",
         "data: .                        # the exports are next to this file",
         "",
@@ -241,8 +262,12 @@ def starter_config(report: FolderReport) -> str:
         out.append(f"#   {name:18} {t.file} ({t.rows:,} rows)")
     for note in report.notes:
         out.append(f"#   {note}")
-    out += ["", "# Column names: source column -> contract column, or a help-desk preset "
-                "(zendesk, freshdesk, intercom, salesforce, hubspot).", "columns:"]
+    out += [
+        "",
+        "# Column names: source column -> contract column, or a help-desk preset "
+        "(zendesk, freshdesk, intercom, salesforce, hubspot).",
+        "columns:",
+    ]
     any_columns = False
     for name, t in report.tables.items():
         if t.preset:
@@ -252,8 +277,10 @@ def starter_config(report: FolderReport) -> str:
             out.append(f"  {name}:")
             for column, close in t.missing.items():
                 source = close[0] if close else "Your column"
-                out.append(f"    {_yaml_value(source)}: {column}"
-                           + ("   # the nearest header; check it" if close else "   # required: name the column"))
+                out.append(
+                    f"    {_yaml_value(source)}: {column}"
+                    + ("   # the nearest header; check it" if close else "   # required: name the column")
+                )
             any_columns = True
     if not any_columns:
         out[-1] = "columns: {}                     # every table uses the contract's column names"
@@ -284,8 +311,10 @@ def starter_config(report: FolderReport) -> str:
     ]
     for kpi in catalog.kpis:
         if kpi.weight > 0:
-            out.append(f"  - {{kpi: {kpi.id}, target: {kpi.target:g}, amber: {kpi.amber:g}, weight: {kpi.weight:g}}}"
-                       f"   # {kpi.name} ({kpi.unit}), {kpi.direction} is better")
+            out.append(
+                f"  - {{kpi: {kpi.id}, target: {kpi.target:g}, amber: {kpi.amber:g}, weight: {kpi.weight:g}}}"
+                f"   # {kpi.name} ({kpi.unit}), {kpi.direction} is better"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -293,8 +322,11 @@ def summary_lines(report: FolderReport) -> list[str]:
     lines = []
     for name, t in report.tables.items():
         how = ", ".join(f"{k} {v}" for k, v in t.settings.items())
-        lines.append(f"{name}: {t.file}, {t.rows:,} rows" + (f", preset {t.preset.name}" if t.preset else "")
-                     + (f" ({how})" if how else ""))
+        lines.append(
+            f"{name}: {t.file}, {t.rows:,} rows"
+            + (f", preset {t.preset.name}" if t.preset else "")
+            + (f" ({how})" if how else "")
+        )
         for column, close in t.missing.items():
             lines.append(f"  missing required column {column}" + (f" (nearest: {', '.join(close)})" if close else ""))
         if t.format_choices:
@@ -312,8 +344,11 @@ def init(data_dir: str | Path) -> tuple[Path, bool, list[str]]:
         raise InputError(f"{data_dir}: input folder not found")
     report = inspect_folder(data_dir)
     lines = summary_lines(report)
-    if "org_units" not in report.tables and report.units and not any(
-            suffix(p) and p.name.lower().startswith("org_units.") for p in data_dir.iterdir()):
+    if (
+        "org_units" not in report.tables
+        and report.units
+        and not any(suffix(p) and p.name.lower().startswith("org_units.") for p in data_dir.iterdir())
+    ):
         # Help desks export no unit tree: a flat one (one root above the units found) gets a first
         # scorecard out; the README says how to make it a real tree.
         import csv
@@ -326,8 +361,10 @@ def init(data_dir: str | Path) -> tuple[Path, bool, list[str]]:
             writer.writerows([unit, unit, root] for unit in report.units if unit != root)
         report.notes = [n for n in report.notes if not n.startswith("org_units:")]
         lines = [line for line in lines if not line.startswith("org_units:")]
-        lines.append(f"wrote {data_dir / 'org_units.csv'}: one root {root!r} above the {len(report.units)} units "
-                     "found; edit parent_id to make it your tree")
+        lines.append(
+            f"wrote {data_dir / 'org_units.csv'}: one root {root!r} above the {len(report.units)} units "
+            "found; edit parent_id to make it your tree"
+        )
     target = data_dir / CONFIG_NAME
     written = not target.exists()
     if written:

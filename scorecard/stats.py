@@ -72,9 +72,11 @@ def utc_offset_changes(con: duckdb.DuckDBPyConnection, low: datetime, high: date
     with the change in seconds, as DuckDB itself converts local times (a local time in a
     spring-forward gap keeps the old offset, an ambiguous one takes the new). Sampled by day, then
     by hour and by second around each change."""
+
     def offsets(start, stop, step: str) -> list[tuple[datetime, float]]:
-        return con.execute(f"SELECT t, {_OFFSET} FROM range(?::TIMESTAMP, ?::TIMESTAMP, INTERVAL {step}) r(t)",
-                           [start, stop]).fetchall()
+        return con.execute(
+            f"SELECT t, {_OFFSET} FROM range(?::TIMESTAMP, ?::TIMESTAMP, INTERVAL {step}) r(t)", [start, stop]
+        ).fetchall()
 
     def changes(samples: list[tuple[datetime, float]]) -> list[tuple[datetime, datetime, float]]:
         return [(a, b, ob - oa) for (a, oa), (b, ob) in zip(samples, samples[1:]) if oa != ob]
@@ -98,5 +100,7 @@ def install_elapsed(con: duckdb.DuckDBPyConnection, low: datetime, high: datetim
         offset += delta
     shift = f"CASE {' '.join(whens)} ELSE {offset} END" if whens else "0"
     con.execute(f"CREATE OR REPLACE TEMP MACRO utc_offset_shift(t) AS {shift}")
-    con.execute("CREATE OR REPLACE TEMP MACRO elapsed_s(t0, t1) AS "
-                "(epoch_us(t1) - epoch_us(t0)) / 1e6 - (utc_offset_shift(t1) - utc_offset_shift(t0))")
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO elapsed_s(t0, t1) AS "
+        "(epoch_us(t1) - epoch_us(t0)) / 1e6 - (utc_offset_shift(t1) - utc_offset_shift(t0))"
+    )

@@ -18,7 +18,7 @@ from typing import Any
 TIMEOUT_S = 120
 
 _lock = threading.Lock()
-_server: "_Server | None" = None
+_server: _Server | None = None
 
 
 class _Server:
@@ -60,8 +60,12 @@ def _size(fig_dict: dict, key: str, given: int | None) -> int:
     import plotly.io as pio
 
     layout = fig_dict.get("layout", {})
-    return (given or layout.get(key) or layout.get("template", {}).get("layout", {}).get(key)
-            or getattr(pio.defaults, f"default_{key}"))
+    return (
+        given
+        or layout.get(key)
+        or layout.get("template", {}).get("layout", {}).get(key)
+        or getattr(pio.defaults, f"default_{key}")
+    )
 
 
 def svg(fig: Any, width: int | None = None, height: int | None = None) -> bytes:

@@ -18,22 +18,20 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from . import __version__
+from . import __version__, faults
 from .accountability import compute_escalation_path
 from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
+from .commentary import compute_commentary
 from .config import Config
 from .contract import TABLES
-from . import faults
 from .errors import ConfigError, InputError, ScorecardError
-from .commentary import compute_commentary
 from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
+from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped, table_files
 from .needs import ABSENT_DDL
-from .loading import (SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped,
-                      table_files)
-from .runlock import pid_alive, run_lock, state_dir_for
 from .progress import event
+from .runlock import pid_alive, run_lock, state_dir_for
 from .scoring import compute_scores
 from .setaside import check_set_aside
 from .stats import install_elapsed, install_macros
@@ -54,7 +52,7 @@ class BuildSummary:
     units: int = 0
     cutoff: datetime | None = None
     warnings: list[str] = field(default_factory=list)
-    benchmarks: str = ""            # where the benchmarks came from: the input folder, a file, or none
+    benchmarks: str = ""  # where the benchmarks came from: the input folder, a file, or none
     latest_period: str | None = None  # the latest complete period (else the latest), and in it:
     escalations: int = 0
     mix_shifts: int = 0
@@ -62,8 +60,10 @@ class BuildSummary:
     def line(self) -> str:
         analysis = ""
         if self.latest_period:
-            analysis = (f"; {self.latest_period}: {_plural(self.escalations, 'escalation')}, "
-                        f"{_plural(self.mix_shifts, 'mix shift')}")
+            analysis = (
+                f"; {self.latest_period}: {_plural(self.escalations, 'escalation')}, "
+                f"{_plural(self.mix_shifts, 'mix shift')}"
+            )
         return (
             f"{sum(self.loaded.values()):,} rows loaded, {sum(self.quarantined.values()):,} quarantined, "
             f"{self.periods} periods ({self.complete_periods} complete), {self.units} units, "
@@ -94,8 +94,9 @@ def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     size = path.stat().st_size
     if size < block_size * total_blocks:
         con.close()
-        raise duckdb.IOException(f"the file has {size:,} bytes, its {total_blocks} blocks need "
-                                 f"{block_size * total_blocks:,} (truncated)")
+        raise duckdb.IOException(
+            f"the file has {size:,} bytes, its {total_blocks} blocks need {block_size * total_blocks:,} (truncated)"
+        )
 
 
 class DamagedDatabase(InputError):
@@ -103,8 +104,9 @@ class DamagedDatabase(InputError):
 
     def __init__(self, path: Path, cause: Exception):
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        super().__init__(f"{path}: the database is damaged ({first}); "
-                         "`scorecard build` (or a publish) rebuilds it from the inputs")
+        super().__init__(
+            f"{path}: the database is damaged ({first}); `scorecard build` (or a publish) rebuilds it from the inputs"
+        )
         self.path = path
 
 
@@ -124,8 +126,9 @@ def _session(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         con.execute(f"SET TimeZone = '{config.timezone}'")
     except duckdb.Error:
         # Python's zoneinfo (which validated the setting) knows a few names DuckDB does not
-        raise ConfigError(f"timezone: unknown time zone {config.timezone!r} "
-                          "(expected an IANA name such as 'Europe/Paris')") from None
+        raise ConfigError(
+            f"timezone: unknown time zone {config.timezone!r} (expected an IANA name such as 'Europe/Paris')"
+        ) from None
     # DuckDB takes 80% of RAM by default; a build spills to disk beyond the limit instead.
     con.execute(f"SET memory_limit = '{config.memory_limit}'")
     install_macros(con)
@@ -135,11 +138,13 @@ def _out_of_memory(config: Config, exc: duckdb.OutOfMemoryException, step: str) 
     """DuckDB could not stay within memory_limit: one line naming the setting, not a traceback."""
     detail = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ")
     try:
-        machine = f" (this machine has {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GiB)"
+        machine = f" (this machine has {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB)"
     except (ValueError, OSError, AttributeError):
         machine = ""
-    return ConfigError(f"memory_limit: the {step} ran out of memory within memory_limit = {config.memory_limit} "
-                       f"(DuckDB: {detail}); raise memory_limit in the configuration{machine}")
+    return ConfigError(
+        f"memory_limit: the {step} ran out of memory within memory_limit = {config.memory_limit} "
+        f"(DuckDB: {detail}); raise memory_limit in the configuration{machine}"
+    )
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection, config: Config) -> datetime:
@@ -184,8 +189,10 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     compute_escalation_path(con, config.escalation_periods)
     done("review")
     con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
-    con.execute("INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
-                [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()])
+    con.execute(
+        "INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
+        [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()],
+    )
     return warnings
 
 
@@ -226,20 +233,29 @@ def _benchmarks_file(config: Config) -> SourceFile | None:
 def _benchmarks_meta(source: SourceFile | None, from_input: bool) -> list[tuple[str, str]]:
     if source is None:
         return [("benchmarks_from", "none"), ("benchmarks", "none"), ("benchmarks_sha256", "")]
-    return [("benchmarks_from", "input" if from_input else "config"), ("benchmarks", str(source.path)),
-            ("benchmarks_sha256", inputs_sha256({"benchmarks": source}))]
+    return [
+        ("benchmarks_from", "input" if from_input else "config"),
+        ("benchmarks", str(source.path)),
+        ("benchmarks_sha256", inputs_sha256({"benchmarks": source})),
+    ]
 
 
-def build(config: Config, data_dir: str | Path | None = None, database: str | Path | None = None,
-          catalog: Catalog | None = None, progress: Progress | None = None) -> BuildSummary:
+def build(
+    config: Config,
+    data_dir: str | Path | None = None,
+    database: str | Path | None = None,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+) -> BuildSummary:
     """Load and validate every input table, compute the scorecard, and store it all in `database`."""
     database = Path(database or config.database)
     with run_lock(state_dir_for(config, database), "build"):
         return _build(config, data_dir, database, catalog, progress)
 
 
-def _build(config: Config, data_dir: str | Path | None, database: Path, catalog: Catalog | None,
-           progress: Progress | None) -> BuildSummary:
+def _build(
+    config: Config, data_dir: str | Path | None, database: Path, catalog: Catalog | None, progress: Progress | None
+) -> BuildSummary:
     say = progress or (lambda _msg: None)
     catalog = catalog or load_catalog()
     data_dir = Path(data_dir) if data_dir is not None else config.input_folder()
@@ -253,7 +269,7 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
         con = duckdb.connect(str(staging))
         try:
             _session(con, config)
-            con.execute(ABSENT_DDL)   # filled by load_raw: columns a preset's export lacks
+            con.execute(ABSENT_DDL)  # filled by load_raw: columns a preset's export lacks
             benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
             notes: list[str] = []  # files that look like a table but are not read
             read: dict[str, int] = {}
@@ -273,16 +289,24 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
                 say(event("validate", f"validated {table}", started, read.get(table)))
                 started = time.perf_counter()
 
-            validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids,
-                         progress=validated)
+            validate_all(
+                con, sources["org_units"].path.name, config.survey_window_days, catalog.ids, progress=validated
+            )
             check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
             if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
                 raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
             con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            con.execute("INSERT INTO meta VALUES ('timezone', ?), ('survey_window_days', ?), ('data_dir', ?), "
-                        "('inputs_sha256', ?), ('version', ?)",
-                        [config.timezone, str(config.survey_window_days), str(data_dir.resolve()),
-                         inputs_sha256(sources), __version__])
+            con.execute(
+                "INSERT INTO meta VALUES ('timezone', ?), ('survey_window_days', ?), ('data_dir', ?), "
+                "('inputs_sha256', ?), ('version', ?)",
+                [
+                    config.timezone,
+                    str(config.survey_window_days),
+                    str(data_dir.resolve()),
+                    inputs_sha256(sources),
+                    __version__,
+                ],
+            )
             con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
             warnings = notes + compute(con, config, catalog, say)
             summary = summarize(con, database, warnings)
@@ -300,8 +324,9 @@ def _build(config: Config, data_dir: str | Path | None, database: Path, catalog:
     return summary
 
 
-def recompute(config: Config, database: str | Path | None = None, catalog: Catalog | None = None,
-              progress: Progress | None = None) -> BuildSummary:
+def recompute(
+    config: Config, database: str | Path | None = None, catalog: Catalog | None = None, progress: Progress | None = None
+) -> BuildSummary:
     """Recompute results in an existing database, e.g. after changing targets or weights.
 
     A damaged database is rebuilt from the inputs instead (it is derived data)."""
@@ -322,11 +347,15 @@ def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) 
                 f"{database} was built with timezone {meta.get('timezone')} and survey_window_days "
                 f"{meta.get('survey_window_days')}; these settings change validation: run `scorecard build`"
             )
-        missing = [t for t in TABLES if not con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]]
+        missing = [
+            t
+            for t in TABLES
+            if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]
+        ]
         if missing:
-            raise ScorecardError(f"{database} has no table {', '.join(missing)} (built by an older version): "
-                                 "run `scorecard build`")
+            raise ScorecardError(
+                f"{database} has no table {', '.join(missing)} (built by an older version): run `scorecard build`"
+            )
         _session(con, config)
         if meta.get("benchmarks_from") != "input":
             _reload_benchmarks(con, config, catalog, meta, say)
@@ -337,12 +366,15 @@ def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) 
         return summarize(con, database, warnings)
 
 
-def _reload_benchmarks(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, meta: dict[str, str],
-                       say: Progress) -> None:
+def _reload_benchmarks(
+    con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, meta: dict[str, str], say: Progress
+) -> None:
     """Benchmarks from the configuration (not the input folder) follow the configuration on recompute."""
     source = _benchmarks_file(config)
     entries = dict(_benchmarks_meta(source, False))
-    if entries["benchmarks_sha256"] == meta.get("benchmarks_sha256", "") and entries["benchmarks"] == meta.get("benchmarks"):
+    if entries["benchmarks_sha256"] == meta.get("benchmarks_sha256", "") and entries["benchmarks"] == meta.get(
+        "benchmarks"
+    ):
         return
     con.execute("DELETE FROM quarantine WHERE table_name = 'benchmarks'")
     if source is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from scorecard_fixtures import Inputs
 
 
@@ -44,6 +43,5 @@ def demo_db(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("demo")
     generate(base / "data")
-    build(load_config(base / "data" / "scorecard.yml"), data_dir=base / "data",
-          database=base / "scorecard.duckdb")
+    build(load_config(base / "data" / "scorecard.yml"), data_dir=base / "data", database=base / "scorecard.duckdb")
     return base / "scorecard.duckdb"

@@ -22,6 +22,6 @@ if __name__ == "__main__":
             print(f"held {os.getpid()}", flush=True)
             while not release.exists():
                 time.sleep(0.01)
-    except Exception as exc:   # BusyError
+    except Exception as exc:  # BusyError
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 1))

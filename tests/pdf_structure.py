@@ -15,15 +15,15 @@ _PDF_ALT = re.compile(rb"/Alt\s*")
 def _pdf_string(data: bytes, at: int) -> str | None:
     """The PDF string object starting at ``at``: a literal ``(...)`` (balanced parentheses,
     backslash escapes) or a hex ``<...>`` (UTF-16 with a byte order mark, else Latin-1)."""
-    if data[at:at + 1] == b"<":
+    if data[at : at + 1] == b"<":
         end = data.index(b">", at)
-        raw = bytes.fromhex(re.sub(rb"\s", b"", data[at + 1:end]).decode())
-    elif data[at:at + 1] == b"(":
+        raw = bytes.fromhex(re.sub(rb"\s", b"", data[at + 1 : end]).decode())
+    elif data[at : at + 1] == b"(":
         depth, i, out = 0, at, bytearray()
         while True:
-            c = data[i:i + 1]
+            c = data[i : i + 1]
             if c == b"\\":
-                out += data[i + 1:i + 2]
+                out += data[i + 1 : i + 2]
                 i += 2
                 continue
             if c == b"(":
@@ -71,8 +71,9 @@ def pdf_is_ua1(path: Path) -> bool:
 
 def pdf_bookmarks(path: Path) -> list[tuple[int, str]]:
     """(page, title) of the PDF's top-level bookmarks."""
-    out = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["pdftohtml", "-xml", "-i", "-stdout", "-q", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     outline = re.search(r"<outline>(.*?)</outline>", out, re.DOTALL)
     if not outline:
         return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 Z = 1.96
@@ -29,7 +29,7 @@ def period(ts: str, tz: str) -> str:
 
 def elapsed_s(start: str, end: str, tz: str) -> float:
     """Real seconds between two timestamps (in UTC: same-tzinfo subtraction would be naive)."""
-    return (local(end, tz).astimezone(timezone.utc) - local(start, tz).astimezone(timezone.utc)).total_seconds()
+    return (local(end, tz).astimezone(UTC) - local(start, tz).astimezone(UTC)).total_seconds()
 
 
 def wilson(k: int, n: int, z: float = Z) -> tuple[float, float]:
@@ -81,7 +81,7 @@ def attainment(direction: str, value: float, target: float, amber: float) -> flo
 
 # --- tests of a change between two periods (scorecard/analysis.py: changes) -------------------------
 
-Z_CRITICAL = 1.959963984540054   # Φ⁻¹(0.975) to double precision (NormalDist gives it within 1e-15)
+Z_CRITICAL = 1.959963984540054  # Φ⁻¹(0.975) to double precision (NormalDist gives it within 1e-15)
 
 
 def two_proportion_z(k1: int, n1: int, k0: int, n0: int) -> float | None:
@@ -93,11 +93,13 @@ def two_proportion_z(k1: int, n1: int, k0: int, n0: int) -> float | None:
 
 def net_score_z(scores1: list[int], scores0: list[int]) -> float | None:
     """z of NPS1 − NPS0 with each period's variance p_pro + p_det − (p_pro − p_det)² over its n."""
+
     def parts(scores):
         n = len(scores)
         pro = sum(s >= 9 for s in scores) / n
         det = sum(s <= 6 for s in scores) / n
         return pro - det, (pro + det - (pro - det) ** 2) / n
+
     net1, v1 = parts(scores1)
     net0, v0 = parts(scores0)
     se = math.sqrt(v1 + v0)

@@ -51,27 +51,63 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None 
     return path
 
 
-def ix(interaction_id: str, created_at: str, unit_id: str = PARIS, *, channel: str = "email",
-       priority: str = "normal", first: str | None = None, resolved: str | None = None,
-       contacts: int | str | None = None, reopened: str | None = None, handle: float | str | None = None,
-       **extra: Any) -> dict[str, Any]:
+def ix(
+    interaction_id: str,
+    created_at: str,
+    unit_id: str = PARIS,
+    *,
+    channel: str = "email",
+    priority: str = "normal",
+    first: str | None = None,
+    resolved: str | None = None,
+    contacts: int | str | None = None,
+    reopened: str | None = None,
+    handle: float | str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One interactions row with every contract column (empty strings for missing values).
 
     A resolved interaction gets contacts_to_resolve = 1 unless given."""
     if resolved is not None and contacts is None:
         contacts = 1
     return {
-        "interaction_id": interaction_id, "created_at": created_at, "unit_id": unit_id,
-        "channel": channel, "priority": priority, "customer_id": "", "customer_segment": "",
-        "agent_id": "", "first_response_at": first, "resolved_at": resolved,
-        "contacts_to_resolve": contacts, "reopened": reopened, "handle_time_s": handle, **extra,
+        "interaction_id": interaction_id,
+        "created_at": created_at,
+        "unit_id": unit_id,
+        "channel": channel,
+        "priority": priority,
+        "customer_id": "",
+        "customer_segment": "",
+        "agent_id": "",
+        "first_response_at": first,
+        "resolved_at": resolved,
+        "contacts_to_resolve": contacts,
+        "reopened": reopened,
+        "handle_time_s": handle,
+        **extra,
     }
 
 
-def survey(response_id: str, kind: str, score: int | str, responded_at: str, *,
-           interaction_id: str | None = None, unit_id: str | None = None, comment: str | None = None) -> dict:
-    return {"response_id": response_id, "survey": kind, "score": score, "responded_at": responded_at,
-            "interaction_id": interaction_id, "unit_id": unit_id, "customer_id": "", "comment": comment}
+def survey(
+    response_id: str,
+    kind: str,
+    score: int | str,
+    responded_at: str,
+    *,
+    interaction_id: str | None = None,
+    unit_id: str | None = None,
+    comment: str | None = None,
+) -> dict:
+    return {
+        "response_id": response_id,
+        "survey": kind,
+        "score": score,
+        "responded_at": responded_at,
+        "interaction_id": interaction_id,
+        "unit_id": unit_id,
+        "customer_id": "",
+        "comment": comment,
+    }
 
 
 @dataclass
@@ -91,7 +127,7 @@ class Built:
         finally:
             con.close()
 
-    def reload(self) -> "Built":
+    def reload(self) -> Built:
         self.results = {(r["period"], r["unit_id"], r["kpi_id"]): r for r in self.query("SELECT * FROM results")}
         return self
 
@@ -102,7 +138,9 @@ class Built:
         return self.row(period, unit, kpi)["value"]
 
     def quarantine(self, table: str | None = None) -> list[dict]:
-        rows = self.query('SELECT table_name, "row", record_id, reason, value FROM quarantine ORDER BY table_name, "row"')
+        rows = self.query(
+            'SELECT table_name, "row", record_id, reason, value FROM quarantine ORDER BY table_name, "row"'
+        )
         return [r for r in rows if table is None or r["table_name"] == table]
 
     def periods(self) -> list[str]:
@@ -119,11 +157,11 @@ class Inputs:
         self.tables: dict[str, list[dict]] = {"org_units": [dict(r) for r in ORG_UNITS]}
         self.columns: dict[str, list[str]] = {}
 
-    def add(self, table: str, *rows: dict) -> "Inputs":
+    def add(self, table: str, *rows: dict) -> Inputs:
         self.tables.setdefault(table, []).extend(rows)
         return self
 
-    def set(self, table: str, rows: list[dict], columns: list[str] | None = None) -> "Inputs":
+    def set(self, table: str, rows: list[dict], columns: list[str] | None = None) -> Inputs:
         self.tables[table] = list(rows)
         if columns is not None:
             self.columns[table] = columns

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from scorecard_fixtures import BERLIN, EU, PARIS, ROOT, Inputs, ix
 
 from scorecard import accountability
 from scorecard.config import Config, TargetRule
-from scorecard_fixtures import BERLIN, EU, PARIS, ROOT, Inputs, ix
 
 MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05")
 
@@ -23,15 +23,35 @@ def built(tmp_path_factory):
             rows.append(ix(f"B{month}{i}", created, BERLIN, first=created, resolved=resolved, contacts=1))
     rows.append(ix("last", "2026-06-01T10:00:00", BERLIN))
     inp.set("interactions", rows)
-    config = Config(min_sample=5, escalation_periods=2, targets=[
-        TargetRule(kpi="fcr", unit=EU, accountable="Head of Europe Operations", consulted=["Knowledge Manager", "Trainer"]),
-        TargetRule(kpi="fcr", unit=PARIS, accountable="Paris team lead"),
-        TargetRule(kpi="fcr", unit=PARIS, effective_from="2026-04", accountable="Paris site manager",
-                   reason="new site manager", approved_by="COO"),
-        TargetRule(kpi="fcr", unit=BERLIN, target=80, amber=76, reason="Berlin runs a simpler queue",
-                   approved_by="Head of Support"),
-        TargetRule(kpi="csat", effective_from="2026-03", target=87, amber=82, reason="annual plan", approved_by="CEO"),
-    ])
+    config = Config(
+        min_sample=5,
+        escalation_periods=2,
+        targets=[
+            TargetRule(
+                kpi="fcr", unit=EU, accountable="Head of Europe Operations", consulted=["Knowledge Manager", "Trainer"]
+            ),
+            TargetRule(kpi="fcr", unit=PARIS, accountable="Paris team lead"),
+            TargetRule(
+                kpi="fcr",
+                unit=PARIS,
+                effective_from="2026-04",
+                accountable="Paris site manager",
+                reason="new site manager",
+                approved_by="COO",
+            ),
+            TargetRule(
+                kpi="fcr",
+                unit=BERLIN,
+                target=80,
+                amber=76,
+                reason="Berlin runs a simpler queue",
+                approved_by="Head of Support",
+            ),
+            TargetRule(
+                kpi="csat", effective_from="2026-03", target=87, amber=82, reason="annual plan", approved_by="CEO"
+            ),
+        ],
+    )
     return inp.build(config)
 
 
@@ -41,18 +61,32 @@ def test_roles_fall_through_per_unit_and_period(built_con):
     assert paris_feb.loc["fcr", "responsible"] == "Team leads"  # the catalog's default
     assert paris_feb.loc["fcr", "consulted"] == "Knowledge Manager; Trainer"  # from EU's rule, a list
     assert paris_feb.loc["csat", "accountable"] == "Head of Customer Experience"
-    assert accountability.roles(built_con, "2026-04", PARIS).set_index("kpi_id").loc["fcr", "accountable"] == "Paris site manager"
-    assert accountability.roles(built_con, "2026-02", BERLIN).set_index("kpi_id").loc["fcr", "accountable"] == \
-        "Head of Europe Operations"
-    assert accountability.roles(built_con, "2026-02", ROOT).set_index("kpi_id").loc["fcr", "accountable"] == \
-        "Support Operations Manager"
+    assert (
+        accountability.roles(built_con, "2026-04", PARIS).set_index("kpi_id").loc["fcr", "accountable"]
+        == "Paris site manager"
+    )
+    assert (
+        accountability.roles(built_con, "2026-02", BERLIN).set_index("kpi_id").loc["fcr", "accountable"]
+        == "Head of Europe Operations"
+    )
+    assert (
+        accountability.roles(built_con, "2026-02", ROOT).set_index("kpi_id").loc["fcr", "accountable"]
+        == "Support Operations Manager"
+    )
 
 
 def test_rules_keep_reason_and_approver(built):
-    rows = built.query("SELECT kpi_id, unit_id, effective_from, reason, approved_by FROM target_rules "
-                       "WHERE reason IS NOT NULL ORDER BY rule_order")
-    assert rows[0] == {"kpi_id": "fcr", "unit_id": PARIS, "effective_from": "2026-04", "reason": "new site manager",
-                       "approved_by": "COO"}
+    rows = built.query(
+        "SELECT kpi_id, unit_id, effective_from, reason, approved_by FROM target_rules "
+        "WHERE reason IS NOT NULL ORDER BY rule_order"
+    )
+    assert rows[0] == {
+        "kpi_id": "fcr",
+        "unit_id": PARIS,
+        "effective_from": "2026-04",
+        "reason": "new site manager",
+        "approved_by": "COO",
+    }
 
 
 def test_rule_trail_lists_every_rule_that_changed_a_target(built_con):
@@ -61,21 +95,34 @@ def test_rule_trail_lists_every_rule_that_changed_a_target(built_con):
     assert list(trail.kpi_id) == ["csat", "fcr"]
     assert list(trail.effective_from) == ["2026-03", "always"]
     berlin = trail.iloc[1]
-    assert (berlin.unit, berlin.target, berlin.amber, berlin.reason, berlin.approved_by) == \
-        (BERLIN, 80, 76, "Berlin runs a simpler queue", "Head of Support")
+    assert (berlin.unit, berlin.target, berlin.amber, berlin.reason, berlin.approved_by) == (
+        BERLIN,
+        80,
+        76,
+        "Berlin runs a simpler queue",
+        "Head of Support",
+    )
     assert trail.iloc[0].unit == "all units"
 
 
 def test_red_escalates_to_the_accountable_owner_then_to_the_parents(built):
-    path = {r["period"]: r for r in built.query("SELECT * FROM escalation_path WHERE unit_id = ? AND kpi_id = 'fcr'",
-                                                [PARIS])}
+    path = {
+        r["period"]: r
+        for r in built.query("SELECT * FROM escalation_path WHERE unit_id = ? AND kpi_id = 'fcr'", [PARIS])
+    }
     assert "2026-01" not in path  # red once: not escalated yet
-    assert (path["2026-02"]["level"], path["2026-02"]["escalated_to_unit"], path["2026-02"]["escalated_to"]) == \
-        (1, PARIS, "Paris team lead")
+    assert (path["2026-02"]["level"], path["2026-02"]["escalated_to_unit"], path["2026-02"]["escalated_to"]) == (
+        1,
+        PARIS,
+        "Paris team lead",
+    )
     assert path["2026-03"]["level"] == 1 and path["2026-03"]["red_streak"] == 3
     # red for twice escalation_periods: to the parent's accountable owner (and the rule of 2026-04)
-    assert (path["2026-04"]["level"], path["2026-04"]["escalated_to_unit"], path["2026-04"]["escalated_to"]) == \
-        (2, EU, "Head of Europe Operations")
+    assert (path["2026-04"]["level"], path["2026-04"]["escalated_to_unit"], path["2026-04"]["escalated_to"]) == (
+        2,
+        EU,
+        "Head of Europe Operations",
+    )
     assert path["2026-04"]["accountable"] == "Paris site manager"
     assert path["2026-05"]["level"] == 2 and path["2026-05"]["since_period"] == "2026-01"
 

@@ -10,23 +10,22 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from reference_stats import Z_CRITICAL, net_score_z, two_proportion_z, welch_z
+from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Inputs, build_module, ix, survey, write_csv
 from statsmodels.stats.proportion import proportions_ztest
 
-from reference_stats import Z_CRITICAL, net_score_z, two_proportion_z, welch_z
 from scorecard.analysis import Z_CRITICAL as ENGINE_Z_CRITICAL
 from scorecard.analysis import install_macros as install_analysis_macros
 from scorecard.catalog import load_catalog
-from scorecard.config import Config, TargetRule, load_config
+from scorecard.config import Config, TargetRule
 from scorecard.stats import install_macros
 from scorecard.warehouse import recompute
-from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Inputs, build_module, ix, survey, write_csv
 
 approx = pytest.approx
 REPO = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
 PARENT = {ROOT: None, EU: ROOT, NA: ROOT, PARIS: EU, BERLIN: EU, NYC: NA}
-DESCENDANTS = {ROOT: {PARIS, BERLIN, NYC}, EU: {PARIS, BERLIN}, NA: {NYC}, PARIS: {PARIS}, BERLIN: {BERLIN},
-               NYC: {NYC}}
+DESCENDANTS = {ROOT: {PARIS, BERLIN, NYC}, EU: {PARIS, BERLIN}, NA: {NYC}, PARIS: {PARIS}, BERLIN: {BERLIN}, NYC: {NYC}}
 MIN_SAMPLE = 5
 
 
@@ -43,6 +42,7 @@ def pooled(records: dict[tuple[str, str], list], unit: str, period: str) -> list
 
 # --- the macros: significance at the critical value, benchmark positions ----------------------------
 
+
 @pytest.fixture(scope="module")
 def con():
     con = duckdb.connect()
@@ -56,26 +56,29 @@ def test_the_critical_value_is_the_two_sided_5_percent_normal_quantile():
     assert ENGINE_Z_CRITICAL == Z_CRITICAL == approx(statistics.NormalDist().inv_cdf(0.975), abs=1e-15)
 
 
-@pytest.mark.parametrize("d,se,expected", [
-    (Z_CRITICAL, 1.0, True),                      # exactly at the critical value: significant
-    (-Z_CRITICAL, 1.0, True),
-    (math.nextafter(Z_CRITICAL, 0), 1.0, False),  # the largest double below it: not
-    (-math.nextafter(Z_CRITICAL, 0), 1.0, False),
-    (1.96, 1.0, True),
-    (1.9599, 1.0, False),
-    (0.0, 1.0, False),
-    (0.0, 0.0, False),                            # no spread and no change
-    (0.5, 0.0, True),                             # no spread and a change
-    (None, 1.0, None),
-    (1.0, None, None),                            # no sampling model: cannot be tested
-])
+@pytest.mark.parametrize(
+    "d,se,expected",
+    [
+        (Z_CRITICAL, 1.0, True),  # exactly at the critical value: significant
+        (-Z_CRITICAL, 1.0, True),
+        (math.nextafter(Z_CRITICAL, 0), 1.0, False),  # the largest double below it: not
+        (-math.nextafter(Z_CRITICAL, 0), 1.0, False),
+        (1.96, 1.0, True),
+        (1.9599, 1.0, False),
+        (0.0, 1.0, False),
+        (0.0, 0.0, False),  # no spread and no change
+        (0.5, 0.0, True),  # no spread and a change
+        (None, 1.0, None),
+        (1.0, None, None),  # no sampling model: cannot be tested
+    ],
+)
 def test_significance_boundary(con, d, se, expected):
     assert con.execute("SELECT change_significant(?::DOUBLE, ?::DOUBLE)", [d, se]).fetchone()[0] is expected
 
 
 def reference_position(direction: str, v: float, p25, median, p75) -> str:
     """Written from the docstring: quartiles are percentiles; 'top' is the better end."""
-    if direction == "lower":   # mirror: lower values are better, so p25 is the better quartile
+    if direction == "lower":  # mirror: lower values are better, so p25 is the better quartile
         v, p25, median, p75 = -v, (None if p75 is None else -p75), -median, (None if p25 is None else -p25)
     if p75 is not None and v >= p75:
         return "top quartile"
@@ -88,25 +91,25 @@ def reference_position(direction: str, v: float, p25, median, p75) -> str:
 
 POSITIONS = [
     ("higher", 95, 70, 80, 90, "top quartile"),
-    ("higher", 90, 70, 80, 90, "top quartile"),       # at p75
+    ("higher", 90, 70, 80, 90, "top quartile"),  # at p75
     ("higher", 85, 70, 80, 90, "better than median"),
     ("higher", 80, 70, 80, 90, "at median"),
     ("higher", 75, 70, 80, 90, "worse than median"),
-    ("higher", 70, 70, 80, 90, "bottom quartile"),    # at p25
+    ("higher", 70, 70, 80, 90, "bottom quartile"),  # at p25
     ("higher", 60, 70, 80, 90, "bottom quartile"),
-    ("lower", 6, 8, 10, 12, "top quartile"),          # faster than the fastest quartile
-    ("lower", 8, 8, 10, 12, "top quartile"),          # at p25, the better quartile
-    ("lower", 9, 8, 10, 12, "better than median"),          # better than the median
+    ("lower", 6, 8, 10, 12, "top quartile"),  # faster than the fastest quartile
+    ("lower", 8, 8, 10, 12, "top quartile"),  # at p25, the better quartile
+    ("lower", 9, 8, 10, 12, "better than median"),  # better than the median
     ("lower", 10, 8, 10, 12, "at median"),
     ("lower", 11, 8, 10, 12, "worse than median"),
-    ("lower", 12, 8, 10, 12, "bottom quartile"),      # at p75, the worse quartile
+    ("lower", 12, 8, 10, 12, "bottom quartile"),  # at p75, the worse quartile
     ("lower", 15, 8, 10, 12, "bottom quartile"),
-    ("higher", 81, None, 80, None, "better than median"),   # a median only
+    ("higher", 81, None, 80, None, "better than median"),  # a median only
     ("higher", 80, None, 80, None, "at median"),
     ("higher", 79, None, 80, None, "worse than median"),
     ("lower", 9.5, None, 9.83, None, "better than median"),
     ("lower", 10, None, 9.83, None, "worse than median"),
-    ("higher", 95, None, 80, 90, "top quartile"),     # p75 without p25
+    ("higher", 95, None, 80, 90, "top quartile"),  # p75 without p25
     ("higher", 60, None, 80, 90, "worse than median"),
 ]
 
@@ -114,15 +117,18 @@ POSITIONS = [
 @pytest.mark.parametrize("direction,v,p25,median,p75,expected", POSITIONS)
 def test_benchmark_position(con, direction, v, p25, median, p75, expected):
     assert reference_position(direction, v, p25, median, p75) == expected
-    got = con.execute("SELECT bench_position(?, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE)",
-                      [direction, v, p25, median, p75]).fetchone()[0]
+    got = con.execute(
+        "SELECT bench_position(?, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE)", [direction, v, p25, median, p75]
+    ).fetchone()[0]
     assert got == expected
 
 
 @pytest.mark.parametrize("direction,v,median", [("context", 5, 4), ("higher", None, 4), ("higher", 5, None)])
 def test_no_benchmark_position(con, direction, v, median):
-    assert con.execute("SELECT bench_position(?, ?::DOUBLE, NULL, ?::DOUBLE, NULL)",
-                       [direction, v, median]).fetchone()[0] is None
+    assert (
+        con.execute("SELECT bench_position(?, ?::DOUBLE, NULL, ?::DOUBLE, NULL)", [direction, v, median]).fetchone()[0]
+        is None
+    )
 
 
 # --- changes ---------------------------------------------------------------------------------------
@@ -136,28 +142,28 @@ def _csat(k: int, n: int) -> list[int]:
 
 # Survey scores per (unit, month). Hand-made cases first, then a seeded spread of the rest.
 CSAT = {
-    (PARIS, "2025-02"): _csat(30, 40),   # year-ago of 2026-02
+    (PARIS, "2025-02"): _csat(30, 40),  # year-ago of 2026-02
     (BERLIN, "2025-02"): _csat(30, 40),  # a tie with Paris
     (PARIS, "2026-01"): _csat(44, 50),
-    (PARIS, "2026-02"): _csat(49, 50),   # z = 1.9597: just below the critical value
-    (PARIS, "2026-03"): _csat(3, 4),     # n = 4 < min_sample: not tested
+    (PARIS, "2026-02"): _csat(49, 50),  # z = 1.9597: just below the critical value
+    (PARIS, "2026-03"): _csat(3, 4),  # n = 4 < min_sample: not tested
     (BERLIN, "2026-01"): _csat(4, 50),
     (BERLIN, "2026-02"): _csat(11, 50),  # z = 1.9604: just above it
-    (NYC, "2026-01"): [],                # nothing in 2026-01: no previous value for 2026-02
+    (NYC, "2026-01"): [],  # nothing in 2026-01: no previous value for 2026-02
     (NYC, "2026-02"): _csat(10, 10),
-    (NYC, "2026-03"): _csat(10, 10),     # 100 % twice: no spread, no change
+    (NYC, "2026-03"): _csat(10, 10),  # 100 % twice: no spread, no change
 }
 NPS: dict[tuple[str, str], list[int]] = {}
 CES = {
     (PARIS, "2026-01"): [5] * 6,
-    (PARIS, "2026-02"): [6] * 6,         # no spread in either month, yet a change: significant
-    (NYC, "2026-01"): [4],               # n = 1: below min_sample
+    (PARIS, "2026-02"): [6] * 6,  # no spread in either month, yet a change: significant
+    (NYC, "2026-01"): [4],  # n = 1: below min_sample
     (NYC, "2026-02"): [7, 7, 1, 1, 4, 4],
 }
 # handle time seconds of Paris's interactions (aht, lower is better), one interaction each
 HANDLE = {
     (PARIS, "2026-01"): [600, 660, 720, 540, 600, 630],
-    (PARIS, "2026-02"): [300, 360, 420, 330, 300, 390],   # faster: improved
+    (PARIS, "2026-02"): [300, 360, 420, 330, 300, 390],  # faster: improved
     (BERLIN, "2026-02"): [400] * 5,
 }
 
@@ -179,15 +185,20 @@ def _changes_tables() -> dict:
     surveys = []
     for kind, data in (("csat", CSAT), ("nps", NPS), ("ces", CES)):
         for (unit, month), scores in data.items():
-            surveys += [survey(f"{kind}-{unit}-{month}-{k}", kind, s, f"{month}-10 12:00:00", unit_id=unit)
-                        for k, s in enumerate(scores)]
+            surveys += [
+                survey(f"{kind}-{unit}-{month}-{k}", kind, s, f"{month}-10 12:00:00", unit_id=unit)
+                for k, s in enumerate(scores)
+            ]
     interactions = []
     for month in MONTHS:  # a month-long history, with answered interactions for the medians
-        interactions += [ix(f"i-{month}-{u}", f"{month}-03 09:00:00", u, first=f"{month}-03 09:{10 + k:02d}:00")
-                         for k, u in enumerate((PARIS, BERLIN, NYC))]
+        interactions += [
+            ix(f"i-{month}-{u}", f"{month}-03 09:00:00", u, first=f"{month}-03 09:{10 + k:02d}:00")
+            for k, u in enumerate((PARIS, BERLIN, NYC))
+        ]
     for (unit, month), handles in HANDLE.items():
-        interactions += [ix(f"h-{unit}-{month}-{k}", f"{month}-05 10:00:00", unit, handle=h)
-                         for k, h in enumerate(handles)]
+        interactions += [
+            ix(f"h-{unit}-{month}-{k}", f"{month}-05 10:00:00", unit, handle=h) for k, h in enumerate(handles)
+        ]
     interactions.append(ix("last", "2026-04-01 00:00:00", NYC))  # 2026-03 complete
     return {"interactions": interactions, "survey_responses": surveys}
 
@@ -215,7 +226,7 @@ def _z(kpi: str, now: list, before: list) -> float | None:
     if kpi == "csat":
         k1, k0 = sum(s >= 4 for s in now), sum(s >= 4 for s in before)
         z = two_proportion_z(k1, len(now), k0, len(before))
-        if z is not None:   # and statsmodels agrees (pooled variance is its default)
+        if z is not None:  # and statsmodels agrees (pooled variance is its default)
             assert z == approx(proportions_ztest([k1, k0], [len(now), len(before)])[0])
         return z
     if kpi == "nps":
@@ -223,8 +234,7 @@ def _z(kpi: str, now: list, before: list) -> float | None:
     return welch_z(now, before)
 
 
-RECORDS = {"csat": CSAT, "nps": NPS, "ces": CES,
-           "aht": {k: [h / 60 for h in v] for k, v in HANDLE.items()}}
+RECORDS = {"csat": CSAT, "nps": NPS, "ces": CES, "aht": {k: [h / 60 for h in v] for k, v in HANDLE.items()}}
 
 
 def _expected_change(kpi: str, unit: str, period: str, other: str) -> dict:
@@ -238,14 +248,22 @@ def _expected_change(kpi: str, unit: str, period: str, other: str) -> dict:
         significant = None
     elif kpi == "ces" and (len(now) < 2 or len(before) < 2):
         significant = None
-    elif z is None:      # no spread on either side
+    elif z is None:  # no spread on either side
         significant = delta != 0
     else:
         significant = abs(z) >= Z_CRITICAL
     direction = CATALOG.get(kpi).direction
     improved = None if delta is None else (delta > 0 if direction == "higher" else delta < 0)
-    return {"value": value, "n": n, "old": old, "old_n": old_n, "delta": delta, "z": z,
-            "significant": significant, "improved": improved}
+    return {
+        "value": value,
+        "n": n,
+        "old": old,
+        "old_n": old_n,
+        "delta": delta,
+        "z": z,
+        "significant": significant,
+        "improved": improved,
+    }
 
 
 CASES = [(kpi, unit, period) for kpi in RECORDS for unit in UNITS for period in MONTHS]
@@ -288,7 +306,7 @@ def test_hand_made_changes(changes):
     assert aht["prev_delta"] < 0 and aht["improved"] is True and aht["prev_significant"] is True
     assert c[("2026-02", PARIS, "csat")]["year_period"] == "2025-02"
     assert c[("2026-02", PARIS, "csat")]["year_delta"] == approx(98 - 75)
-    assert c[("2025-01", PARIS, "csat")]["prev_period"] == "2024-12"   # before the data: nothing there
+    assert c[("2025-01", PARIS, "csat")]["prev_period"] == "2024-12"  # before the data: nothing there
 
 
 def test_untestable_kpis_have_no_significance(changes):
@@ -303,8 +321,10 @@ def test_untestable_kpis_have_no_significance(changes):
 
 
 def test_composite_changes_follow_results(changes):
-    results = {(r["period"], r["unit_id"]): r["value"]
-               for r in changes.query("SELECT period, unit_id, value FROM results WHERE kpi_id = 'composite'")}
+    results = {
+        (r["period"], r["unit_id"]): r["value"]
+        for r in changes.query("SELECT period, unit_id, value FROM results WHERE kpi_id = 'composite'")
+    }
     for (period, unit), value in results.items():
         row = changes.changes[(period, unit, "composite")]
         before = results.get((months_before(period, 1), unit))
@@ -331,7 +351,7 @@ def test_rolling3_pools_the_records_of_three_months(changes, kpi):
 
 def test_rolling3_is_not_a_mean_of_monthly_values(changes):
     row = changes.changes[("2026-03", PARIS, "csat")]
-    assert row["rolling3"] == approx(100 * (44 + 49 + 3) / (50 + 50 + 4))   # pooled
+    assert row["rolling3"] == approx(100 * (44 + 49 + 3) / (50 + 50 + 4))  # pooled
     assert row["rolling3"] != approx((88 + 98 + 75) / 3)
 
 
@@ -353,17 +373,17 @@ def test_catalog_table_has_noisy_and_short(changes):
 
 # --- comparisons -----------------------------------------------------------------------------------
 
+
 def bench(kpi, source, year, median, p25="", p75="", segment=""):
-    return {"kpi_id": kpi, "source": source, "year": year, "segment": segment, "p25": p25, "median": median,
-            "p75": p75}
+    return {"kpi_id": kpi, "source": source, "year": year, "segment": segment, "p25": p25, "median": median, "p75": p75}
 
 
 BENCHMARKS = [
     bench("csat", "Zeta survey", 2024, 60, 40, 70),
-    bench("csat", "Alpha survey", 2024, 50, 30, 65),     # same year, first by source: chosen
-    bench("csat", "Alpha survey", 2023, 10, 5, 20),      # older
-    bench("csat", "Alpha survey", 2025, 90, 85, 95, "enterprise"),   # latest, but for a segment
-    bench("aht", "Ops study", 2024, 7.5, 6, 9),          # lower is better
+    bench("csat", "Alpha survey", 2024, 50, 30, 65),  # same year, first by source: chosen
+    bench("csat", "Alpha survey", 2023, 10, 5, 20),  # older
+    bench("csat", "Alpha survey", 2025, 90, 85, 95, "enterprise"),  # latest, but for a segment
+    bench("aht", "Ops study", 2024, 7.5, 6, 9),  # lower is better
     bench("nps", "Segment only", 2025, 20, segment="smb"),  # only segmented rows: still used
     bench("nps", "Segment only", 2025, 30, segment="consumer"),
 ]
@@ -384,7 +404,7 @@ def test_comparisons_rows_are_the_values(compared):
 
 
 def test_company_value_and_difference(compared):
-    for (period, unit, kpi), row in compared.comparisons.items():
+    for (period, _unit, kpi), row in compared.comparisons.items():
         company = compared.results[(period, ROOT, kpi)]["value"]
         assert row["company_value"] == (None if company is None else approx(company))
         if company is not None:
@@ -402,8 +422,13 @@ def _reference_ranks(built, period: str, kpi: str) -> dict[str, tuple[int | None
         if parent is None or direction == "context":
             out[unit] = (None, None)
             continue
-        ranked = [u for u in UNITS if PARENT[u] == parent and built.results[(period, u, kpi)]["value"] is not None
-                  and (kpi == "composite" or built.results[(period, u, kpi)]["n"] >= MIN_SAMPLE)]
+        ranked = [
+            u
+            for u in UNITS
+            if PARENT[u] == parent
+            and built.results[(period, u, kpi)]["value"] is not None
+            and (kpi == "composite" or built.results[(period, u, kpi)]["n"] >= MIN_SAMPLE)
+        ]
         values = {u: built.results[(period, u, kpi)]["value"] for u in ranked}
         better = (lambda a, b: a > b) if direction == "higher" else (lambda a, b: a < b)
         rank = 1 + sum(better(values[u], row["value"]) for u in ranked) if unit in ranked else None
@@ -427,24 +452,35 @@ def test_sibling_rank_ties_and_low_n(compared):
     assert c[("2026-03", PARIS, "csat")]["sibling_rank"] is None
     assert c[("2026-03", PARIS, "csat")]["sibling_count"] == c[("2026-03", BERLIN, "csat")]["sibling_count"]
     assert c[("2026-02", NYC, "csat")]["sibling_rank"] == 1 and c[("2026-02", NYC, "csat")]["sibling_count"] == 1
-    assert c[("2026-02", ROOT, "csat")]["sibling_rank"] is None and c[("2026-02", ROOT, "csat")]["sibling_count"] is None
+    assert (
+        c[("2026-02", ROOT, "csat")]["sibling_rank"] is None and c[("2026-02", ROOT, "csat")]["sibling_count"] is None
+    )
     # aht: lower is better, Paris's 5.8 minutes beat Berlin's 400 s
     assert (c[("2026-02", PARIS, "aht")]["sibling_rank"], c[("2026-02", BERLIN, "aht")]["sibling_rank"]) == (1, 2)
 
 
 def test_benchmark_choice_and_position(compared):
-    chosen = {"csat": ("Alpha survey", 2024, None, 30, 50, 65), "aht": ("Ops study", 2024, None, 6, 7.5, 9),
-              "nps": ("Segment only", 2025, "consumer", None, 30, None)}
-    for (period, unit, kpi), row in compared.comparisons.items():
-        got = (row["bench_source"], row["bench_year"], row["bench_segment"], row["bench_p25"], row["bench_median"],
-               row["bench_p75"])
+    chosen = {
+        "csat": ("Alpha survey", 2024, None, 30, 50, 65),
+        "aht": ("Ops study", 2024, None, 6, 7.5, 9),
+        "nps": ("Segment only", 2025, "consumer", None, 30, None),
+    }
+    for (_period, _unit, kpi), row in compared.comparisons.items():
+        got = (
+            row["bench_source"],
+            row["bench_year"],
+            row["bench_segment"],
+            row["bench_p25"],
+            row["bench_median"],
+            row["bench_p75"],
+        )
         if kpi not in chosen:
             assert got == (None,) * 6 and row["bench_position"] is None
             continue
         assert got == chosen[kpi]
         _, _, _, p25, median, p75 = chosen[kpi]
         assert row["bench_position"] == reference_position(CATALOG.get(kpi).direction, row["value"], p25, median, p75)
-    assert compared.comparisons[("2026-02", PARIS, "csat")]["bench_position"] == "top quartile"    # 98 %
+    assert compared.comparisons[("2026-02", PARIS, "csat")]["bench_position"] == "top quartile"  # 98 %
     assert compared.comparisons[("2026-01", BERLIN, "csat")]["bench_position"] == "bottom quartile"  # 8 %
 
 
@@ -471,29 +507,49 @@ BREAKDOWN_SURVEYS = [
     survey("s5", "nps", 3, "2026-01-09 10:00:00", interaction_id="b4"),
     survey("s6", "ces", 6, "2026-01-09 10:00:00", interaction_id="b6"),
     survey("s7", "ces", 2, "2026-01-09 10:00:00", interaction_id="b7"),
-    survey("s8", "csat", 1, "2026-01-20 10:00:00", unit_id=PARIS),   # no interaction: 'unknown'
+    survey("s8", "csat", 1, "2026-01-20 10:00:00", unit_id=PARIS),  # no interaction: 'unknown'
     survey("s9", "csat", 5, "2026-02-11 10:00:00", interaction_id="b9"),
 ]
-SLA_BREAKDOWN = [{"channel": "email", "priority": "", "first_response_minutes": 60},
-                 {"channel": "chat", "priority": "", "first_response_minutes": 3}]
+SLA_BREAKDOWN = [
+    {"channel": "email", "priority": "", "first_response_minutes": 60},
+    {"channel": "chat", "priority": "", "first_response_minutes": 3},
+]
 
 
 def _bd_rows() -> list[dict]:
     def later(ts, minutes):
         from datetime import datetime, timedelta
+
         return (datetime.fromisoformat(ts) + timedelta(minutes=minutes)).isoformat(sep=" ")
-    return [ix(i, created, unit, channel=ch, customer_segment=seg,
-               first=later(created, first) if first is not None else None,
-               resolved=later(created, 60 * res) if res is not None else None,
-               contacts=contacts, reopened=reopened, handle=handle)
-            for i, unit, created, ch, seg, first, res, contacts, reopened, handle in BREAKDOWN_INTERACTIONS]
+
+    return [
+        ix(
+            i,
+            created,
+            unit,
+            channel=ch,
+            customer_segment=seg,
+            first=later(created, first) if first is not None else None,
+            resolved=later(created, 60 * res) if res is not None else None,
+            contacts=contacts,
+            reopened=reopened,
+            handle=handle,
+        )
+        for i, unit, created, ch, seg, first, res, contacts, reopened, handle in BREAKDOWN_INTERACTIONS
+    ]
 
 
 @pytest.fixture(scope="module")
 def broken_down(tmp_path_factory):
-    return build_module(tmp_path_factory, "breakdowns", {
-        "interactions": _bd_rows(), "survey_responses": BREAKDOWN_SURVEYS, "sla_policies": SLA_BREAKDOWN,
-    })
+    return build_module(
+        tmp_path_factory,
+        "breakdowns",
+        {
+            "interactions": _bd_rows(),
+            "survey_responses": BREAKDOWN_SURVEYS,
+            "sla_policies": SLA_BREAKDOWN,
+        },
+    )
 
 
 def _reference_breakdowns() -> dict[tuple, tuple]:
@@ -503,8 +559,12 @@ def _reference_breakdowns() -> dict[tuple, tuple]:
     def at(ts: str, minutes: float | None) -> datetime | None:
         return None if minutes is None else datetime.fromisoformat(ts) + timedelta(minutes=minutes)
 
-    cutoff = max(t for r in BREAKDOWN_INTERACTIONS for t in (datetime.fromisoformat(r[2]), at(r[2], r[5]),
-                                                                at(r[2], None if r[6] is None else 60 * r[6])) if t)
+    cutoff = max(
+        t
+        for r in BREAKDOWN_INTERACTIONS
+        for t in (datetime.fromisoformat(r[2]), at(r[2], r[5]), at(r[2], None if r[6] is None else 60 * r[6]))
+        if t
+    )
     by_id = {r[0]: r for r in BREAKDOWN_INTERACTIONS}
     sla = {p["channel"]: p["first_response_minutes"] for p in SLA_BREAKDOWN}
 
@@ -539,8 +599,18 @@ def _reference_breakdowns() -> dict[tuple, tuple]:
                 cell.setdefault(s["survey"], []).append(s["score"])
     out = {}
     for (period, unit, dim, value), cell in cells.items():
-        for kpi in ("csat", "nps", "ces", "fcr", "frt_median", "resolution_median", "sla_frt", "reopen_rate",
-                    "aht", "volume"):
+        for kpi in (
+            "csat",
+            "nps",
+            "ces",
+            "fcr",
+            "frt_median",
+            "resolution_median",
+            "sla_frt",
+            "reopen_rate",
+            "aht",
+            "volume",
+        ):
             records = cell.get(kpi, [])
             n = len(records)
             if kpi == "volume":
@@ -570,8 +640,10 @@ def test_breakdowns_against_the_records(broken_down):
 
 
 def test_breakdowns_by_hand(broken_down):
-    rows = {(r["period"], r["unit_id"], r["dimension"], r["dim_value"], r["kpi_id"]): r
-            for r in broken_down.query("SELECT * FROM breakdowns")}
+    rows = {
+        (r["period"], r["unit_id"], r["dimension"], r["dim_value"], r["kpi_id"]): r
+        for r in broken_down.query("SELECT * FROM breakdowns")
+    }
     # Paris's e-mail in January: b1 resolved at the first contact, b2 in two
     assert rows[("2026-01", PARIS, "channel", "email", "fcr")]["value"] == approx(50)
     # the segment is lower-cased ('SMB' and 'smb' are one) and an empty one is 'unknown'
@@ -587,35 +659,54 @@ def test_breakdowns_by_hand(broken_down):
 
 def test_breakdowns_add_up_to_the_measures(broken_down):
     for dim in ("channel", "segment"):
-        totals = broken_down.query("""
+        totals = broken_down.query(
+            """
             SELECT b.period, b.unit_id, b.kpi_id, sum(b.n) AS n, m.n AS measured
             FROM breakdowns b JOIN measures m USING (period, unit_id, kpi_id)
             WHERE b.dimension = ? AND b.kpi_id IN ('volume', 'fcr', 'csat', 'aht', 'sla_frt', 'frt_median')
-            GROUP BY ALL""", [dim])
+            GROUP BY ALL""",
+            [dim],
+        )
         assert totals and all(r["n"] == r["measured"] for r in totals)
 
 
 # --- mix shift -------------------------------------------------------------------------------------
 
+
 def _fcr_rows(prefix: str, unit: str, month: str, channel: str, first: int, later: int, segment: str = "") -> list:
     """`first` interactions resolved at the first contact and `later` in two, in one channel."""
-    return [ix(f"{prefix}{k}", f"{month}-10 10:00:00", unit, channel=channel, customer_segment=segment,
-               resolved=f"{month}-10 12:00:00", contacts=1 if k < first else 2)
-            for k in range(first + later)]
+    return [
+        ix(
+            f"{prefix}{k}",
+            f"{month}-10 10:00:00",
+            unit,
+            channel=channel,
+            customer_segment=segment,
+            resolved=f"{month}-10 12:00:00",
+            contacts=1 if k < first else 2,
+        )
+        for k in range(first + later)
+    ]
 
 
 MIX = (
     # Paris: both channels rise, the unit falls (e-mail grows from 10 to 30 contacts)
-    _fcr_rows("pc1-", PARIS, "2026-01", "chat", 18, 2, "smb") + _fcr_rows("pe1-", PARIS, "2026-01", "email", 2, 8, "smb")
-    + _fcr_rows("pc2-", PARIS, "2026-02", "chat", 10, 0, "smb") + _fcr_rows("pe2-", PARIS, "2026-02", "email", 8, 22, "smb")
-    + _fcr_rows("pp2-", PARIS, "2026-02", "phone", 0, 5, "smb")       # only in February: not compared
+    _fcr_rows("pc1-", PARIS, "2026-01", "chat", 18, 2, "smb")
+    + _fcr_rows("pe1-", PARIS, "2026-01", "email", 2, 8, "smb")
+    + _fcr_rows("pc2-", PARIS, "2026-02", "chat", 10, 0, "smb")
+    + _fcr_rows("pe2-", PARIS, "2026-02", "email", 8, 22, "smb")
+    + _fcr_rows("pp2-", PARIS, "2026-02", "phone", 0, 5, "smb")  # only in February: not compared
     # Berlin: chat rises, e-mail falls: no paradox
-    + _fcr_rows("bc1-", BERLIN, "2026-01", "chat", 18, 2) + _fcr_rows("be1-", BERLIN, "2026-01", "email", 5, 5)
-    + _fcr_rows("bc2-", BERLIN, "2026-02", "chat", 10, 0) + _fcr_rows("be2-", BERLIN, "2026-02", "email", 6, 24)
+    + _fcr_rows("bc1-", BERLIN, "2026-01", "chat", 18, 2)
+    + _fcr_rows("be1-", BERLIN, "2026-01", "email", 5, 5)
+    + _fcr_rows("bc2-", BERLIN, "2026-02", "chat", 10, 0)
+    + _fcr_rows("be2-", BERLIN, "2026-02", "email", 6, 24)
     # New York: one channel only
-    + _fcr_rows("nc1-", NYC, "2026-01", "chat", 5, 5) + _fcr_rows("nc2-", NYC, "2026-02", "chat", 4, 6)
+    + _fcr_rows("nc1-", NYC, "2026-01", "chat", 5, 5)
+    + _fcr_rows("nc2-", NYC, "2026-02", "chat", 4, 6)
     # March: Paris unchanged overall (20 of 40 both months would be needed: not a paradox anyway)
-    + _fcr_rows("pc3-", PARIS, "2026-03", "chat", 10, 0, "smb") + _fcr_rows("pe3-", PARIS, "2026-03", "email", 8, 22, "smb")
+    + _fcr_rows("pc3-", PARIS, "2026-03", "chat", 10, 0, "smb")
+    + _fcr_rows("pe3-", PARIS, "2026-03", "email", 8, 22, "smb")
 )
 
 
@@ -634,13 +725,16 @@ def _reference_mix_shifts() -> set[tuple]:
                 fcr.setdefault((month, ancestor, dim, value), []).append(r["contacts_to_resolve"] == 1)
     rate = {k: 100 * sum(v) / len(v) for k, v in fcr.items()}
     found = set()
-    for (month, unit, dim, _), now in rate.items():
+    for (month, unit, dim, _), _now in rate.items():
         before_month = months_before(month, 1)
         if dim == "all" or (before_month, unit, "all", "") not in rate:
             continue
         overall = rate[(month, unit, "all", "")] - rate[(before_month, unit, "all", "")]
-        moves = [rate[(month, unit, dim, v)] - rate[(before_month, unit, dim, v)]
-                 for (m, u, d, v) in rate if (m, u, d) == (month, unit, dim) and (before_month, unit, dim, v) in rate]
+        moves = [
+            rate[(month, unit, dim, v)] - rate[(before_month, unit, dim, v)]
+            for (m, u, d, v) in rate
+            if (m, u, d) == (month, unit, dim) and (before_month, unit, dim, v) in rate
+        ]
         if overall != 0 and len(moves) >= 2 and all((d > 0) == (overall < 0) and d != 0 for d in moves):
             found.add((month, unit, dim))
     return found
@@ -648,7 +742,9 @@ def _reference_mix_shifts() -> set[tuple]:
 
 def test_mix_shift_rows(mixed):
     rows = mixed.query("SELECT * FROM mix_shift")
-    assert {(r["period"], r["unit_id"], r["dimension"]) for r in rows if r["kpi_id"] == "fcr"} == _reference_mix_shifts()
+    assert {
+        (r["period"], r["unit_id"], r["dimension"]) for r in rows if r["kpi_id"] == "fcr"
+    } == _reference_mix_shifts()
     assert {(r["period"], r["unit_id"], r["dimension"]) for r in rows} == {("2026-02", PARIS, "channel")}
 
 
@@ -659,23 +755,40 @@ def test_mix_shift_message(mixed):
     assert row["segments"] == 2 and row["min_n"] == 10
     assert row["message"] == (
         f"FCR fell {abs(overall):.1f} points overall although it rose in every channel (email, chat): "
-        "the mix of contacts shifted toward channels with lower FCR.")
+        "the mix of contacts shifted toward channels with lower FCR."
+    )
 
 
 # --- escalations -----------------------------------------------------------------------------------
 
 # Paris's CSAT per month (target 85, amber 80: red below 80): R R G R R R lowN R
-ESCALATION_CSAT = {"2025-07": (5, 10), "2025-08": (5, 10), "2025-09": (9, 10), "2025-10": (5, 10),
-                   "2025-11": (6, 10), "2025-12": (7, 10), "2026-01": (1, 2), "2026-02": (5, 10)}
+ESCALATION_CSAT = {
+    "2025-07": (5, 10),
+    "2025-08": (5, 10),
+    "2025-09": (9, 10),
+    "2025-10": (5, 10),
+    "2025-11": (6, 10),
+    "2025-12": (7, 10),
+    "2026-01": (1, 2),
+    "2026-02": (5, 10),
+}
 
 
 @pytest.fixture(scope="module")
 def escalated(tmp_path_factory):
     inputs = Inputs(tmp_path_factory.mktemp("escalations"))
-    inputs.set("interactions", [ix(f"e{m}", f"{m}-01 09:00:00", NYC) for m in ESCALATION_CSAT]
-               + [ix("end", "2026-03-01 00:00:00", NYC)])
-    inputs.set("survey_responses", [survey(f"s{m}-{k}", "csat", 5 if k < yes else 1, f"{m}-15 10:00", unit_id=PARIS)
-                                    for m, (yes, n) in ESCALATION_CSAT.items() for k in range(n)])
+    inputs.set(
+        "interactions",
+        [ix(f"e{m}", f"{m}-01 09:00:00", NYC) for m in ESCALATION_CSAT] + [ix("end", "2026-03-01 00:00:00", NYC)],
+    )
+    inputs.set(
+        "survey_responses",
+        [
+            survey(f"s{m}-{k}", "csat", 5 if k < yes else 1, f"{m}-15 10:00", unit_id=PARIS)
+            for m, (yes, n) in ESCALATION_CSAT.items()
+            for k in range(n)
+        ],
+    )
     config = Config(min_sample=MIN_SAMPLE, targets=[TargetRule(kpi="csat", unit=PARIS, owner="Ana Lima")])
     built = inputs.build(config)
     built.config = config
@@ -696,8 +809,11 @@ def _reference_streaks(n: int) -> list[tuple[str, int, str]]:
 
 def test_escalations(escalated):
     rows = escalated.query("SELECT * FROM escalations WHERE unit_id = ? ORDER BY period", [PARIS])
-    assert [(r["period"], r["red_streak"], r["since_period"]) for r in rows] == _reference_streaks(2) == [
-        ("2025-08", 2, "2025-07"), ("2025-11", 2, "2025-10"), ("2025-12", 3, "2025-10")]
+    assert (
+        [(r["period"], r["red_streak"], r["since_period"]) for r in rows]
+        == _reference_streaks(2)
+        == [("2025-08", 2, "2025-07"), ("2025-11", 2, "2025-10"), ("2025-12", 3, "2025-10")]
+    )
     assert {r["owner"] for r in rows} == {"Ana Lima"} and {r["kpi_id"] for r in rows} == {"csat"}
     # EU pools Paris alone: the same streaks, with the catalog's owner
     eu = escalated.query("SELECT * FROM escalations WHERE unit_id = ? ORDER BY period", [EU])
@@ -708,16 +824,21 @@ def test_escalations(escalated):
 def test_escalation_periods_is_a_setting(escalated):
     recompute(escalated.config.model_copy(update={"escalation_periods": 3}), database=escalated.database)
     rows = escalated.query("SELECT period, red_streak FROM escalations WHERE unit_id = ?", [PARIS])
-    assert [(r["period"], r["red_streak"]) for r in rows] == [(m, s) for m, s, _ in _reference_streaks(3)] == [
-        ("2025-12", 3)]
+    assert (
+        [(r["period"], r["red_streak"]) for r in rows]
+        == [(m, s) for m, s, _ in _reference_streaks(3)]
+        == [("2025-12", 3)]
+    )
     recompute(escalated.config, database=escalated.database)
 
 
 # --- comparisons with the packaged and configured benchmarks (loading: test_benchmarks.py) ----------
 
+
 def _small(inputs: Inputs) -> Inputs:
-    return inputs.add("interactions", ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00"),
-                      ix("b", "2026-02-01 00:00"))
+    return inputs.add(
+        "interactions", ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00"), ix("b", "2026-02-01 00:00")
+    )
 
 
 def test_comparisons_use_the_packaged_benchmarks(inputs):
@@ -746,6 +867,7 @@ def test_build_summary_mentions_escalations_and_mix_shifts(escalated):
 
 # --- the demo data tells its stories ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def demo_built(demo_db):
     from scorecard.demo import ROLES
@@ -765,18 +887,24 @@ def test_demo_latest_complete_period(demo_built):
 
 def test_demo_has_significant_improvements_and_noise(demo_built):
     con, roles = demo_built
-    improved = con.execute("""SELECT count(*) FROM changes WHERE period = ? AND prev_significant AND improved""",
-                           [LATEST]).fetchone()[0]
-    noise = con.execute("""SELECT count(*) FROM changes WHERE period = ? AND NOT prev_significant
-                           AND prev_delta <> 0""", [LATEST]).fetchone()[0]
+    improved = con.execute(
+        """SELECT count(*) FROM changes WHERE period = ? AND prev_significant AND improved""", [LATEST]
+    ).fetchone()[0]
+    noise = con.execute(
+        """SELECT count(*) FROM changes WHERE period = ? AND NOT prev_significant
+                           AND prev_delta <> 0""",
+        [LATEST],
+    ).fetchone()[0]
     assert improved >= 1 and noise >= 1
 
 
 def test_demo_mix_shift_in_berlin(demo_built):
     con, roles = demo_built
-    rows = con.execute("""SELECT overall_delta, segments, message FROM mix_shift
+    rows = con.execute(
+        """SELECT overall_delta, segments, message FROM mix_shift
                           WHERE period = ? AND unit_id = ? AND kpi_id = 'fcr' AND dimension = 'channel'""",
-                       [LATEST, roles["mix_shift"]]).fetchall()
+        [LATEST, roles["mix_shift"]],
+    ).fetchall()
     assert len(rows) == 1
     delta, segments, message = rows[0]
     assert delta < -3 and segments == 2
@@ -785,14 +913,21 @@ def test_demo_mix_shift_in_berlin(demo_built):
 
 def test_demo_escalation_of_the_sliding_team(demo_built):
     con, roles = demo_built
-    rows = dict(con.execute("""SELECT kpi_id, since_period FROM escalations WHERE period = ? AND unit_id = ?""",
-                            [LATEST, roles["slides"]]).fetchall())
+    rows = dict(
+        con.execute(
+            """SELECT kpi_id, since_period FROM escalations WHERE period = ? AND unit_id = ?""",
+            [LATEST, roles["slides"]],
+        ).fetchall()
+    )
     assert {"csat", "fcr", "nps", "enps"} <= set(rows)
-    assert all("2026-03" <= rows[kpi] <= "2026-04" for kpi in ("csat", "fcr", "enps"))   # the slide's start
+    assert all("2026-03" <= rows[kpi] <= "2026-04" for kpi in ("csat", "fcr", "enps"))  # the slide's start
 
 
 def test_demo_has_a_unit_with_every_priority_quadrant(demo_built):
     con, _ = demo_built
-    units = con.execute("""SELECT unit_id FROM priority WHERE period = ? AND NOT tracked
-                           GROUP BY unit_id HAVING count(DISTINCT quadrant) = 4""", [LATEST]).fetchall()
+    units = con.execute(
+        """SELECT unit_id FROM priority WHERE period = ? AND NOT tracked
+                           GROUP BY unit_id HAVING count(DISTINCT quadrant) = 4""",
+        [LATEST],
+    ).fetchall()
     assert len(units) >= 1

@@ -56,11 +56,15 @@ def test_goal_checks():
 
 
 def test_phases_add_up_the_seconds_of_their_events():
-    events = ["plain text, not an event", Event("read a.csv: 5 rows (1.0 s)", "load", 1.0, 5),
-              Event("read b.csv (2.5 s)", "load", 2.5, 7), Event("validated a (3.0 s)", "validate", 3.0),
-              Event("computed measures", "compute", 0.5, step="measures"),
-              Event("computed scores", "compute", 0.25, step="scores"),
-              Event("computed analysis", "compute", 2.0, step="analysis")]
+    events = [
+        "plain text, not an event",
+        Event("read a.csv: 5 rows (1.0 s)", "load", 1.0, 5),
+        Event("read b.csv (2.5 s)", "load", 2.5, 7),
+        Event("validated a (3.0 s)", "validate", 3.0),
+        Event("computed measures", "compute", 0.5, step="measures"),
+        Event("computed scores", "compute", 0.25, step="scores"),
+        Event("computed analysis", "compute", 2.0, step="analysis"),
+    ]
     assert phase_seconds(events, "load") == 3.5 and phase_seconds(events, "validate") == 3.0
     assert phase_seconds(events, "compute") == 2.75 and phase_seconds(events, "compute", "scores") == 0.25
     assert phase_seconds(events, "render") is None
@@ -76,8 +80,12 @@ def test_a_build_reports_every_phase_as_events(tmp_path):
 
     generate(tmp_path / "data", interactions=2000, months=3)
     events: list = []
-    build(Config(timezone="Europe/Paris"), data_dir=tmp_path / "data", database=tmp_path / "db.duckdb",
-          progress=events.append)
+    build(
+        Config(timezone="Europe/Paris"),
+        data_dir=tmp_path / "data",
+        database=tmp_path / "db.duckdb",
+        progress=events.append,
+    )
     typed = [e for e in events if isinstance(e, Event)]
     order = ["load", "validate", "compute"]
     assert [e.phase for e in typed] == sorted((e.phase for e in typed), key=order.index)
@@ -113,15 +121,41 @@ def test_a_tiny_run_writes_a_valid_results_document(tmp_path: Path, capsys):
     config = tmp_path / "bench.yml"
     config.write_text("timezone: Europe/Paris\n", encoding="utf-8")
     results = tmp_path / "results.json"
-    code = bench.main(["--interactions", "2000", "--teams", "10", "--months", "3", "--repeats", "1",
-                       "--no-publish", "--work", str(tmp_path / "work"), "--results", str(results),
-                       "--config", str(config)])
+    code = bench.main(
+        [
+            "--interactions",
+            "2000",
+            "--teams",
+            "10",
+            "--months",
+            "3",
+            "--repeats",
+            "1",
+            "--no-publish",
+            "--work",
+            str(tmp_path / "work"),
+            "--results",
+            str(results),
+            "--config",
+            str(config),
+        ]
+    )
     assert code == 0
     doc = json.loads(results.read_text(encoding="utf-8"))
     bench.check_results(doc)
     keys = [s["key"] for s in doc["steps"]]
-    assert keys == ["generate", "load", "validate", "load_validate", "load_floor", "build", "compute_measures",
-                    "compute", "floor", "memory"]
+    assert keys == [
+        "generate",
+        "load",
+        "validate",
+        "load_validate",
+        "load_floor",
+        "build",
+        "compute_measures",
+        "compute",
+        "floor",
+        "memory",
+    ]
     assert doc["size"]["units"] == 14 and doc["details"]["compute"]["medians"] == 2
     assert all(s["seconds"] is None or s["seconds"] >= 0 for s in doc["steps"])
     assert set(doc["memory"]["steps"]) == {"generate", "build"}
@@ -138,10 +172,16 @@ def test_a_tiny_run_writes_a_valid_results_document(tmp_path: Path, capsys):
 
 
 def test_machine_load_warns_when_other_processes_competed():
-    doc = {"machine": {"cpus": 2}, "memory": {"steps": {
-        "build": {"our_cores": 1.9, "other_processes_cores": 0.1},
-        "monthly publish": {"our_cores": 1.5, "other_processes_cores": 1.2},
-        "re-publish": {"our_cores": 0.5, "other_processes_cores": 1.9, "wall_s": 1.0}}}}
+    doc = {
+        "machine": {"cpus": 2},
+        "memory": {
+            "steps": {
+                "build": {"our_cores": 1.9, "other_processes_cores": 0.1},
+                "monthly publish": {"our_cores": 1.5, "other_processes_cores": 1.2},
+                "re-publish": {"our_cores": 0.5, "other_processes_cores": 1.9, "wall_s": 1.0},
+            }
+        },
+    }
     text = bench.machine_load(doc)
     assert "build 1.9/0.1" in text and "monthly publish 1.5/1.2" in text
     assert "WARNING" in text and "1.2 of 2 cores" in text

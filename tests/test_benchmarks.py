@@ -6,32 +6,32 @@ from __future__ import annotations
 import csv
 
 import pytest
+from scorecard_fixtures import Inputs, ix, write_csv
 
 from scorecard.catalog import load_catalog
 from scorecard.config import PACKAGED_BENCHMARKS, Config, load_config
 from scorecard.errors import ConfigError
 from scorecard.warehouse import recompute
-from scorecard_fixtures import Inputs, ix, write_csv
 
 approx = pytest.approx
 CATALOG = load_catalog()
 
 
 def bench(kpi, source, year, median, p25="", p75="", segment=""):
-    return {"kpi_id": kpi, "source": source, "year": year, "segment": segment, "p25": p25, "median": median,
-            "p75": p75}
+    return {"kpi_id": kpi, "source": source, "year": year, "segment": segment, "p25": p25, "median": median, "p75": p75}
 
 
 def _small(inputs: Inputs) -> Inputs:
-    return inputs.add("interactions", ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00"),
-                      ix("b", "2026-02-01 00:00"))
+    return inputs.add(
+        "interactions", ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00"), ix("b", "2026-02-01 00:00")
+    )
 
 
 def test_packaged_benchmarks_are_used_without_a_benchmarks_file(inputs):
     built = _small(inputs).build()
     rows = built.query("SELECT kpi_id, source, year, median FROM benchmarks ORDER BY kpi_id")
-    assert {r["kpi_id"] for r in rows} == {"aht", "csat", "fcr", "qa_score"}   # no NPS: see the file's notes
-    assert built.summary.loaded["benchmarks"] == 0                           # not rows of the input folder
+    assert {r["kpi_id"] for r in rows} == {"aht", "csat", "fcr", "qa_score"}  # no NPS: see the file's notes
+    assert built.summary.loaded["benchmarks"] == 0  # not rows of the input folder
     meta = dict((r["key"], r["value"]) for r in built.query("SELECT key, value FROM meta"))
     assert (meta["benchmarks_from"], meta["benchmarks"]) == ("config", str(PACKAGED_BENCHMARKS))
     assert built.quarantine("benchmarks") == []
@@ -42,11 +42,11 @@ def test_packaged_benchmarks_are_valid_and_sourced():
         rows = list(csv.DictReader(fh))
     assert len({r["kpi_id"] for r in rows}) == len(rows)
     for r in rows:
-        assert r["kpi_id"] in CATALOG.ids and r["kpi_id"] not in ("nps", "enps")   # relationship NPS: not ours
+        assert r["kpi_id"] in CATALOG.ids and r["kpi_id"] not in ("nps", "enps")  # relationship NPS: not ours
         assert r["source"] and r["url"].startswith("https://") and r["note"] and 2015 <= int(r["year"]) <= 2030
         assert float(r["median"]) > 0
     aht = next(r for r in rows if r["kpi_id"] == "aht")
-    assert float(aht["median"]) == approx(590 / 60, abs=0.005)   # minutes, as the catalog, not seconds
+    assert float(aht["median"]) == approx(590 / 60, abs=0.005)  # minutes, as the catalog, not seconds
 
 
 def test_no_benchmarks_when_set_to_null(inputs):
@@ -60,7 +60,7 @@ def test_a_configured_benchmarks_file_and_an_input_file(inputs, tmp_path):
     built = _small(inputs).build(benchmarks=path)
     assert built.query("SELECT source FROM benchmarks") == [{"source": "Mine"}]
     inputs.add("benchmarks", bench("fcr", "From the input folder", 2026, 50))
-    built = inputs.build(benchmarks=path)        # the input folder's file wins
+    built = inputs.build(benchmarks=path)  # the input folder's file wins
     assert built.query("SELECT source FROM benchmarks") == [{"source": "From the input folder"}]
     assert built.summary.loaded["benchmarks"] == 1
 
@@ -76,7 +76,7 @@ def test_benchmarks_file_content_is_part_of_the_fingerprint(tmp_path):
     before = config.fingerprint()
     assert Config(benchmarks=path).fingerprint() == before
     write_csv(path, [bench("fcr", "Mine", 2026, 71)])
-    assert config.fingerprint() != before        # same setting, other content: rebuild
+    assert config.fingerprint() != before  # same setting, other content: rebuild
     assert Config(benchmarks=None).fingerprint() != Config().fingerprint()
 
 

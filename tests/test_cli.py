@@ -21,8 +21,9 @@ def _ready(inputs: Inputs) -> Inputs:
 
 def _subprocess(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "scorecard.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scorecard.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_input_error_in_a_subprocess_exits_2_with_one_line(tmp_path):
@@ -45,13 +46,15 @@ def test_build_prints_progress_and_a_summary_line(inputs, cli):
     code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
     assert code == 0, err
     assert out.startswith("8 rows loaded, 0 quarantined, 2 periods (1 complete), 6 units, cut-off 2026-02-05 10:00")
-    assert err == ""   # -q: no progress lines, no warnings
+    assert err == ""  # -q: no progress lines, no warnings
     from scorecard.cli import main
+
     assert main(["build", "--data", str(inputs.dir), "--db", str(inputs.database)]) == 0
 
 
 def test_progress_lines_without_quiet(inputs, tmp_path, monkeypatch, capsys):
     from scorecard.cli import main
+
     _ready(inputs)
     monkeypatch.chdir(tmp_path)
     assert main(["build", "--data", str(inputs.dir), "--db", str(inputs.database)]) == 0
@@ -89,11 +92,13 @@ def test_config_errors_exit_3(inputs, cli, tmp_path):
 def test_default_config_is_the_one_in_the_working_directory(inputs, cli, tmp_path):
     _ready(inputs)
     (tmp_path / "scorecard.yml").write_text(
-        f"data: {inputs.dir}\ndatabase: here.duckdb\ntimezone: Europe/Paris\n", encoding="utf-8")
+        f"data: {inputs.dir}\ndatabase: here.duckdb\ntimezone: Europe/Paris\n", encoding="utf-8"
+    )
     code, out, err = cli("build")
     assert code == 0, err
     assert (tmp_path / "here.duckdb").exists()
     from scorecard.warehouse import connect
+
     with connect(tmp_path / "here.duckdb") as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone() == ("Europe/Paris",)
 
@@ -107,10 +112,13 @@ def test_compute_export_and_quarantine_commands(inputs, cli, tmp_path):
     assert code == 0, err
     assert "rows loaded" in out
     from scorecard.warehouse import connect
+
     with connect(inputs.database) as con:
-        row = con.execute("SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? "
-                          "AND kpi_id = 'frt_median'", [PARIS]).fetchone()
-    assert row == (10, "red")   # 20 minutes against 10/15
+        row = con.execute(
+            "SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? AND kpi_id = 'frt_median'",
+            [PARIS],
+        ).fetchone()
+    assert row == (10, "red")  # 20 minutes against 10/15
     code, out, _ = cli("quarantine", "--db", inputs.database)
     assert (code, out.strip()) == (0, "no rows quarantined")
     code, out, _ = cli("export", "--db", inputs.database, "--out", tmp_path / "s.csv", "--period", "2026-01")
@@ -126,18 +134,20 @@ def test_commands_on_a_missing_database_exit_2(cli, tmp_path):
 
 # --- the configuration comes with the data --------------------------------------------------------------
 
+
 def _timezone(database: Path) -> str:
     from scorecard.warehouse import connect
+
     with connect(database) as con:
         return con.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()[0]
 
 
 def test_build_uses_the_data_folders_configuration_else_the_defaults(inputs, cli, tmp_path):
     _ready(inputs)
-    (tmp_path / "scorecard.yml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")   # not the data's
+    (tmp_path / "scorecard.yml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")  # not the data's
     code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
     assert code == 0, err
-    assert _timezone(inputs.database) == "UTC"          # built-in defaults
+    assert _timezone(inputs.database) == "UTC"  # built-in defaults
     (inputs.dir / "scorecard.yml").write_text("timezone: Europe/Paris\n", encoding="utf-8")
     code, out, err = cli("build", "--data", inputs.dir, "--db", inputs.database)
     assert code == 0, err
@@ -148,14 +158,18 @@ def test_compute_uses_the_configuration_of_the_folder_the_database_was_built_fro
     _ready(inputs)
     (inputs.dir / "scorecard.yml").write_text("min_sample: 1\n", encoding="utf-8")
     assert cli("build", "--data", inputs.dir, "--db", inputs.database)[0] == 0
-    (inputs.dir / "scorecard.yml").write_text("min_sample: 1\ntargets:\n  - {kpi: frt_median, target: 10, amber: 15}\n",
-                                              encoding="utf-8")
+    (inputs.dir / "scorecard.yml").write_text(
+        "min_sample: 1\ntargets:\n  - {kpi: frt_median, target: 10, amber: 15}\n", encoding="utf-8"
+    )
     code, out, err = cli("compute", "--db", inputs.database)
     assert code == 0, err
     from scorecard.warehouse import connect
+
     with connect(inputs.database) as con:
-        assert con.execute("SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? "
-                           "AND kpi_id = 'frt_median'", [PARIS]).fetchone() == (10, "red")
+        assert con.execute(
+            "SELECT target, status FROM results WHERE period = '2026-01' AND unit_id = ? AND kpi_id = 'frt_median'",
+            [PARIS],
+        ).fetchone() == (10, "red")
 
 
 def test_an_unknown_unit_in_the_data_folders_configuration_exits_3_naming_it(inputs, cli):
@@ -169,31 +183,41 @@ def test_an_unknown_unit_in_the_data_folders_configuration_exits_3_naming_it(inp
 
 # --- scorecard check ----------------------------------------------------------------------------------
 
+
 def test_check_reports_tables_reasons_kpis_months_and_configuration(inputs, cli, tmp_path):
-    inputs.add("interactions", ix("a", "2026-01-05 10:00", first="2026-01-05 10:20"), ix("b", "2026-02-05 10:00"),
-               ix("c", "2026-01-06 10:00", unit_id="EMEA/Atlantis"), ix("d", "2026-01-07 10:00", unit_id="Nowhere"),
-               ix("e", "2026-01-08 10:00", unit_id="Nowhere"), ix("a", "2026-01-09 10:00"))
+    inputs.add(
+        "interactions",
+        ix("a", "2026-01-05 10:00", first="2026-01-05 10:20"),
+        ix("b", "2026-02-05 10:00"),
+        ix("c", "2026-01-06 10:00", unit_id="EMEA/Atlantis"),
+        ix("d", "2026-01-07 10:00", unit_id="Nowhere"),
+        ix("e", "2026-01-08 10:00", unit_id="Nowhere"),
+        ix("a", "2026-01-09 10:00"),
+    )
     inputs.write()
     code, out, err = cli("check", inputs.dir)
     assert code == 0, err
     assert out.startswith(f"Configuration: built-in defaults (no scorecard.yml in {inputs.dir})\n")
     assert "a publish writes: site _site, database data/scorecard.duckdb, executed notebooks reports" in out
-    line = next(l for l in out.splitlines() if l.strip().startswith("interactions "))
-    assert line.split()[-3:] == ["6", "4", "2"]          # read, set aside, kept
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("interactions "))
+    assert line.split()[-3:] == ["6", "4", "2"]  # read, set aside, kept
     assert "3 unknown unit_id" in out and "1 duplicate interaction_id" in out
-    examples = [l.strip() for l in out.splitlines() if l.strip().startswith("e.g.")]
-    assert examples[:2] == ['e.g. row 3 (c): "EMEA/Atlantis"', 'e.g. row 4 (d): "Nowhere"']   # two of three
+    examples = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("e.g.")]
+    assert examples[:2] == ['e.g. row 3 (c): "EMEA/Atlantis"', 'e.g. row 4 (d): "Nowhere"']  # two of three
     assert sum("Nowhere" in e for e in examples) == 1
     assert "survey_responses   (no file, optional)" in out
     assert "KPIs that can be computed (" in out
-    for kpi, why in (("csat", "table survey_responses missing"), ("sla_frt", "table sla_policies missing"),
-                     ("aht", "interactions.csv: column handle_time_s missing or empty")):
+    for kpi, why in (
+        ("csat", "table survey_responses missing"),
+        ("sla_frt", "table sla_policies missing"),
+        ("aht", "interactions.csv: column handle_time_s missing or empty"),
+    ):
         assert re.search(rf"^  {kpi}\s+{re.escape(why)}", out, re.M), kpi
     assert "Months found: 2 (2026-01, 2026-02), 6 units, data cut-off 2026-02-05 10:00" in out
     assert "complete: 1 (2026-01)" in out and "incomplete: 2026-02" in out
     assert "Site: _site: nothing published yet; a publish adds 1 complete month(s)" in out
     assert out.rstrip().endswith("OK: a publish would succeed (1 complete month(s) × 6 units).")
-    assert not (tmp_path / "data").exists() and not (tmp_path / "_site").exists()   # nothing written
+    assert not (tmp_path / "data").exists() and not (tmp_path / "_site").exists()  # nothing written
 
 
 def test_check_names_the_data_folders_configuration_and_fails_like_a_publish(inputs, cli):
@@ -221,6 +245,7 @@ def test_check_without_a_complete_month_exits_2(inputs, cli):
 
 def test_publish_refuses_a_site_holding_other_units(inputs, cli, tmp_path):
     import json
+
     _ready(inputs)
     site = tmp_path / "site"
     site.mkdir()
@@ -235,6 +260,7 @@ def test_publish_refuses_a_site_holding_other_units(inputs, cli, tmp_path):
 
 def test_check_says_what_a_publish_would_do_to_the_site(inputs, cli, tmp_path):
     import json
+
     _ready(inputs)
     site = tmp_path / "site"
     site.mkdir()
@@ -253,6 +279,7 @@ def test_check_says_what_a_publish_would_do_to_the_site(inputs, cli, tmp_path):
 
 # --- scorecard init ----------------------------------------------------------------------------------
 
+
 def _zendesk_folder(base: Path, day: int = 25) -> Path:
     """A Zendesk ticket export under its own file name, as a European Excel saves it: cp1252, `;`, DD/MM."""
     from test_presets import EXPORTS
@@ -261,8 +288,11 @@ def _zendesk_folder(base: Path, day: int = 25) -> Path:
     folder = base / "exports"
     folder.mkdir()
     text = "\n".join([header, *rows]).replace(",", ";")
-    text = re.sub(r"2026-01-(\d\d) (\d\d:\d\d):00", lambda m: f"{day if m.group(1) == '05' else day + 1:02d}/01/2026 "
-                  f"{m.group(2)}", text)
+    text = re.sub(
+        r"2026-01-(\d\d) (\d\d:\d\d):00",
+        lambda m: f"{day if m.group(1) == '05' else day + 1:02d}/01/2026 {m.group(2)}",
+        text,
+    )
     (folder / "Tickets export 2026-01.csv").write_bytes((text + "\r\n").encode("cp1252"))
     return folder
 
@@ -279,12 +309,18 @@ def test_init_recognises_an_export_and_writes_a_starter_that_builds(tmp_path, cl
     assert f"units found in Tickets export 2026-01.csv: EU/Berlin Team, {PARIS}" in out
     config = yaml.safe_load((folder / "scorecard.yml").read_text(encoding="utf-8"))
     assert config["columns"] == {"interactions": "zendesk"}
-    assert config["tables"]["interactions"] == {"file": "Tickets export 2026-01.csv", "encoding": "cp1252",
-                                                "delimiter": ";", "timestamp_format": "%d/%m/%Y %H:%M"}
+    assert config["tables"]["interactions"] == {
+        "file": "Tickets export 2026-01.csv",
+        "encoding": "cp1252",
+        "delimiter": ";",
+        "timestamp_format": "%d/%m/%Y %H:%M",
+    }
     weighted = {k.id: (k.target, k.amber, k.weight) for k in load_catalog().kpis if k.weight > 0}
     assert {t["kpi"]: (t["target"], t["amber"], t["weight"]) for t in config["targets"]} == weighted
     assert (folder / "org_units.csv").read_text(encoding="utf-8").splitlines()[:2] == [
-        "unit_id,unit_name,parent_id", "All units,All units,"]
+        "unit_id,unit_name,parent_id",
+        "All units,All units,",
+    ]
     code, out, err = cli("build", "--config", folder / "scorecard.yml", "--db", tmp_path / "db.duckdb")
     assert code == 0, err
     assert out.startswith("5 rows loaded, 0 quarantined")

@@ -7,23 +7,39 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from scorecard_fixtures import BERLIN, PARIS, Inputs, ix
 
 from scorecard import commentary
 from scorecard.config import Config
-from scorecard_fixtures import BERLIN, PARIS, Inputs, ix
 
 MONTHS = ("2026-01", "2026-02", "2026-03")
 
 
 def note(period, unit, kpi="", analysis="", action="", due="", status="", author="Team lead"):
-    return {"period": period, "unit_id": unit, "kpi_id": kpi, "author": author, "analysis": analysis,
-            "action": action, "due": due, "action_status": status}
+    return {
+        "period": period,
+        "unit_id": unit,
+        "kpi_id": kpi,
+        "author": author,
+        "analysis": analysis,
+        "action": action,
+        "due": due,
+        "action_status": status,
+    }
 
 
 ROWS = [
-    note("2026-01", PARIS, analysis="Rough month: <b>two</b> # people left *again*; call +33 6 12 34 56 78 "
-         "or write to lead@example.com", action="Hire two agents", due="2026-06-30", status="In_Progress"),
-    note("2026-01", PARIS, "fcr", "Refund tickets need a second contact.", "Retrain on refunds", "2026-02-15", "planned"),
+    note(
+        "2026-01",
+        PARIS,
+        analysis="Rough month: <b>two</b> # people left *again*; call +33 6 12 34 56 78 or write to lead@example.com",
+        action="Hire two agents",
+        due="2026-06-30",
+        status="In_Progress",
+    ),
+    note(
+        "2026-01", PARIS, "fcr", "Refund tickets need a second contact.", "Retrain on refunds", "2026-02-15", "planned"
+    ),
     note("2026-01", BERLIN, "csat", "Survey tool broke.", "Switch survey tool", "", "dropped"),
     note("2026-03", PARIS, "FCR", "Training done; refunds still slow.", "Retrain on refunds", "2026-02-15", "done"),
     # set aside

@@ -6,11 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from scorecard_fixtures import Inputs, ix
 
 from scorecard.config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT, Config, TargetRule, load_config
 from scorecard.configsource import choose
 from scorecard.errors import ConfigError, InputError
-from scorecard_fixtures import Inputs, ix
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,11 @@ def test_the_defaults_publish_with_the_packaged_project_and_write_to_the_working
     assert config.project.read_bytes() == (REPO / "_quarto.yml").read_bytes()
     assert (config.notebooks / "unit.ipynb").read_bytes() == (REPO / "notebooks" / "unit.ipynb").read_bytes()
     assert config.data is None
-    assert (config.site, config.database, config.reports) == (Path("_site"), Path("data/scorecard.duckdb"),
-                                                              Path("reports"))
+    assert (config.site, config.database, config.reports) == (
+        Path("_site"),
+        Path("data/scorecard.duckdb"),
+        Path("reports"),
+    )
     with pytest.raises(InputError, match="no input folder"):
         config.input_folder()
 
@@ -52,7 +55,7 @@ def test_the_defaults_publish_with_the_packaged_project_and_write_to_the_working
 def test_paths_set_in_a_file_are_relative_to_it_and_the_others_are_not(tmp_path):
     config = load_config(write(tmp_path, "site: public\ndatabase: state/sc.duckdb\n"))
     assert config.site == tmp_path / "public" and config.database == tmp_path / "state" / "sc.duckdb"
-    assert config.reports == Path("reports") and config.data is None    # unset: the working directory
+    assert config.reports == Path("reports") and config.data is None  # unset: the working directory
     assert config.project == PACKAGED_PROJECT and config.notebooks == PACKAGED_NOTEBOOKS
     assert config.source == str(tmp_path / "scorecard.yml")
 
@@ -60,18 +63,20 @@ def test_paths_set_in_a_file_are_relative_to_it_and_the_others_are_not(tmp_path)
 def test_the_demo_configuration_keeps_only_rules_for_its_units(tmp_path):
     from scorecard.demo import CONFIG_TEMPLATE, write_config
 
-    full = load_config(write_config(tmp_path / "full.yml", {"EMEA/Dublin Key Accounts",
-                                                            "APAC & Remote/Accessibility Desk"}))
+    full = load_config(
+        write_config(tmp_path / "full.yml", {"EMEA/Dublin Key Accounts", "APAC & Remote/Accessibility Desk"})
+    )
     assert full.timezone == "Europe/Paris"
     assert {r.unit for r in full.targets} == {None, "EMEA/Dublin Key Accounts", "APAC & Remote/Accessibility Desk"}
     assert len(full.targets) == len(load_config(CONFIG_TEMPLATE).targets)
     fewer = load_config(write_config(tmp_path / "fewer.yml", {"EMEA/Dublin Key Accounts"}))
     assert {r.unit for r in fewer.targets} == {None, "EMEA/Dublin Key Accounts"}
     assert len(fewer.targets) == len(full.targets) - 1
-    assert (fewer.data, fewer.site) == (None, Path("_site"))   # the template sets no paths
+    assert (fewer.data, fewer.site) == (None, Path("_site"))  # the template sets no paths
 
 
 # --- which configuration a run uses -----------------------------------------------------------------------
+
 
 def test_choose_an_explicit_file_first(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -83,9 +88,9 @@ def test_choose_an_explicit_file_first(tmp_path, monkeypatch):
     other.write_text("timezone: America/New_York\ndata: ../elsewhere\n", encoding="utf-8")
     chosen = choose(other, data)
     assert chosen.config.timezone == "America/New_York" and chosen.path == other
-    assert chosen.config.data == data                    # the folder given wins over `data:` in the file
+    assert chosen.config.data == data  # the folder given wins over `data:` in the file
     assert "given with --config" in chosen.describe()
-    assert choose(other).config.data == tmp_path / "etc" / ".." / "elsewhere"   # relative to the file
+    assert choose(other).config.data == tmp_path / "etc" / ".." / "elsewhere"  # relative to the file
 
 
 def test_choose_the_data_folders_file_then_the_defaults(tmp_path, monkeypatch):
@@ -120,8 +125,11 @@ def test_choose_the_folder_a_database_was_built_from(tmp_path, monkeypatch):
 def test_an_unknown_unit_in_a_rule_names_the_file_the_rule_and_the_unit(tmp_path):
     inp = Inputs(tmp_path / "in")
     inp.add("interactions", ix("a", "2026-01-05 10:00"))
-    path = write(tmp_path, "targets:\n  - {kpi: csat, target: 90, amber: 85}\n"
-                           "  - {kpi: fcr, unit: EMEA/Atlantis, target: 80, amber: 70}\n")
+    path = write(
+        tmp_path,
+        "targets:\n  - {kpi: csat, target: 90, amber: 85}\n"
+        "  - {kpi: fcr, unit: EMEA/Atlantis, target: 80, amber: 70}\n",
+    )
     with pytest.raises(ConfigError) as exc:
         inp.build(load_config(path))
     message = str(exc.value)
@@ -130,7 +138,10 @@ def test_an_unknown_unit_in_a_rule_names_the_file_the_rule_and_the_unit(tmp_path
 
 
 def test_a_full_configuration(tmp_path):
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 timezone: America/New_York
 survey_window_days: 14
 min_sample: 5
@@ -143,16 +154,19 @@ columns:
 targets:
   - {kpi: csat, unit: "EU/Paris Équipe", effective_from: "2026-02", target: 90, amber: 85, weight: 30, owner: Ana}
   - {kpi: frt_median, effective_from: 2026-03, target: 30, amber: 60}
-"""))
+""",
+        )
+    )
     assert config.timezone == "America/New_York"
     assert (config.survey_window_days, config.min_sample) == (14, 5)
     assert config.cutoff == datetime.fromisoformat("2026-03-01T00:00:00+00:00")
-    assert config.data == tmp_path / "inputs"           # relative to the configuration file
+    assert config.data == tmp_path / "inputs"  # relative to the configuration file
     assert config.database == Path("/abs/db.duckdb")
     assert (config.quadrants.importance, config.quadrants.gap) == (20, 30)
     assert config.columns == {"interactions": {"Ticket ID": "interaction_id"}}
-    assert config.targets[0] == TargetRule(kpi="csat", unit="EU/Paris Équipe", effective_from="2026-02",
-                                           target=90, amber=85, weight=30, owner="Ana")
+    assert config.targets[0] == TargetRule(
+        kpi="csat", unit="EU/Paris Équipe", effective_from="2026-02", target=90, amber=85, weight=30, owner="Ana"
+    )
     assert config.targets[1].effective_from == "2026-03"
 
 
@@ -160,11 +174,14 @@ def test_an_empty_file_gives_the_defaults(tmp_path):
     assert load_config(write(tmp_path, "# nothing\n")).timezone == "UTC"
 
 
-@pytest.mark.parametrize("text,where", [
-    ("colour: blue\n", "colour: unknown key"),
-    ("quadrants: {gap: 25, split: 3}\n", "quadrants.split: unknown key"),
-    ("targets:\n  - {kpi: csat, target: 90, amber: 85, colour: red}\n", "targets[0].colour: unknown key"),
-])
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("colour: blue\n", "colour: unknown key"),
+        ("quadrants: {gap: 25, split: 3}\n", "quadrants.split: unknown key"),
+        ("targets:\n  - {kpi: csat, target: 90, amber: 85, colour: red}\n", "targets[0].colour: unknown key"),
+    ],
+)
 def test_unknown_key_is_named(tmp_path, text, where):
     message = config_error(tmp_path, text)
     assert "invalid configuration" in message
@@ -188,17 +205,20 @@ def test_effective_from_message_says_what_is_expected(tmp_path):
     assert "expected a month as YYYY-MM, got '2026-13'" in message
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("targets:\n  - {kpi: happiness, target: 1, amber: 0}\n", "unknown KPI 'happiness'"),
-    ("targets:\n  - {kpi: volume, target: 100, amber: 50}\n", "volume is context only"),
-    ("targets:\n  - {kpi: csat, weight: -1}\n", "targets[0].weight"),
-    ("columns:\n  tickets: {id: interaction_id}\n", "unknown table 'tickets'"),
-    ("survey_window_days: -1\n", "survey_window_days"),
-    ("min_sample: 0\n", "min_sample"),
-    ("quadrants: {gap: 100}\n", "quadrants.gap"),
-    ("- a\n- b\n", "expected a mapping"),
-    ("timezone: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("targets:\n  - {kpi: happiness, target: 1, amber: 0}\n", "unknown KPI 'happiness'"),
+        ("targets:\n  - {kpi: volume, target: 100, amber: 50}\n", "volume is context only"),
+        ("targets:\n  - {kpi: csat, weight: -1}\n", "targets[0].weight"),
+        ("columns:\n  tickets: {id: interaction_id}\n", "unknown table 'tickets'"),
+        ("survey_window_days: -1\n", "survey_window_days"),
+        ("min_sample: 0\n", "min_sample"),
+        ("quadrants: {gap: 100}\n", "quadrants.gap"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("timezone: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_invalid_settings(tmp_path, text, fragment):
     message = config_error(tmp_path, text)
     assert fragment in message
@@ -212,6 +232,7 @@ def test_missing_config_file(tmp_path):
 
 # --- the weighted-KPI warning ---------------------------------------------------------------------------
 
+
 def _summary(tmp_path, targets):
     inp = Inputs(tmp_path)
     inp.add("interactions", ix("a", "2026-01-05 10:00"))
@@ -219,7 +240,7 @@ def _summary(tmp_path, targets):
 
 
 def test_six_weighted_kpis_give_no_warning(tmp_path):
-    assert _summary(tmp_path, []).warnings == []   # the catalog weights six KPIs
+    assert _summary(tmp_path, []).warnings == []  # the catalog weights six KPIs
 
 
 def test_more_than_six_weighted_kpis_warn(tmp_path):

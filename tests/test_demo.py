@@ -21,17 +21,32 @@ SMALL = 20_000
 CONTRACT_COLUMNS = {
     "org_units": ["unit_id", "unit_name", "parent_id"],
     "interactions": [
-        "interaction_id", "created_at", "unit_id", "channel", "priority", "customer_id",
-        "customer_segment", "agent_id", "first_response_at", "resolved_at",
-        "contacts_to_resolve", "reopened", "handle_time_s",
+        "interaction_id",
+        "created_at",
+        "unit_id",
+        "channel",
+        "priority",
+        "customer_id",
+        "customer_segment",
+        "agent_id",
+        "first_response_at",
+        "resolved_at",
+        "contacts_to_resolve",
+        "reopened",
+        "handle_time_s",
     ],
     "survey_responses": [
-        "response_id", "survey", "score", "responded_at", "interaction_id", "unit_id",
-        "customer_id", "comment",
+        "response_id",
+        "survey",
+        "score",
+        "responded_at",
+        "interaction_id",
+        "unit_id",
+        "customer_id",
+        "comment",
     ],
     "employee_pulse": ["response_id", "unit_id", "responded_at", "score"],
-    "qa_reviews": ["review_id", "interaction_id", "reviewer_id", "reviewed_at", "score",
-                   "critical_fail"],
+    "qa_reviews": ["review_id", "interaction_id", "reviewer_id", "reviewed_at", "score", "critical_fail"],
     "costs": ["unit_id", "period", "support_cost"],
     "customers": ["customer_id", "unit_id", "segment", "active_from", "churned_at"],
     "sla_policies": ["channel", "priority", "first_response_minutes"],
@@ -48,8 +63,7 @@ def ts(values: pd.Series) -> pd.Series:
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob("*.csv"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.csv"))}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +87,7 @@ def default_tables(default) -> dict[str, pd.DataFrame]:
 
 
 # ------------------------------------------------------------------ shape and determinism
+
 
 def test_writes_every_table_with_contract_columns(small):
     out, counts, messages = small
@@ -207,14 +222,14 @@ def test_outcome_rates_are_realistic(small):
 
 # ------------------------------------------------------------------------ invalid rows
 
+
 def test_every_invalid_kind_is_present(small):
     out = small[0]
     org = read(out, "org_units")
     units = set(org.unit_id)
 
     inter = read(out, "interactions")
-    created, first, resolved = (ts(inter[c]) for c in ("created_at", "first_response_at",
-                                                       "resolved_at"))
+    created, first, resolved = (ts(inter[c]) for c in ("created_at", "first_response_at", "resolved_at"))
     assert (created.isna() & (inter.created_at != "")).sum() >= 1
     assert (~inter.unit_id.isin(units)).sum() >= 1
     assert inter.interaction_id.duplicated().sum() >= 1
@@ -259,8 +274,7 @@ def test_every_invalid_kind_is_present(small):
     assert (~costs.period.str.fullmatch(r"\d{4}-\d\d")).sum() >= 1
 
     customers = read(out, "customers")
-    assert (pd.to_datetime(customers.churned_at.replace("", None))
-            < pd.to_datetime(customers.active_from)).sum() >= 1
+    assert (pd.to_datetime(customers.churned_at.replace("", None)) < pd.to_datetime(customers.active_from)).sum() >= 1
     assert (~customers.unit_id.isin(units)).sum() >= 1
     assert customers.customer_id.duplicated().sum() >= 1
 
@@ -276,8 +290,7 @@ def test_invalid_rows_are_few(small):
 def test_valid_rows_respect_the_contract(small):
     out = small[0]
     inter = read(out, "interactions").iloc[:SMALL]  # the valid rows come first
-    created, first, resolved = (ts(inter[c]) for c in ("created_at", "first_response_at",
-                                                       "resolved_at"))
+    created, first, resolved = (ts(inter[c]) for c in ("created_at", "first_response_at", "resolved_at"))
     assert created.notna().all()
     assert ((first >= created) | first.isna()).all()
     assert ((resolved >= first) | resolved.isna()).all()
@@ -294,6 +307,7 @@ def test_valid_rows_respect_the_contract(small):
 
 
 # --------------------------------------------------------------------------- narrative
+
 
 def _survey_by_team_month(tables: dict[str, pd.DataFrame], survey: str) -> pd.DataFrame:
     """Valid responses of one survey with their team (from the interaction) and month."""
@@ -353,8 +367,7 @@ def test_mix_shift_hides_a_within_channel_improvement(default_tables):
     inter = inter[inter.unit_id == demo.ROLES["mix_shift"]].copy()
     inter["month"] = ts(inter.created_at).dt.strftime("%Y-%m")
     inter = inter[(inter.resolved_at != "") & inter.month.isin(["2026-09", "2026-10"])]
-    inter["fcr"] = (inter.contacts_to_resolve == "1") & ~inter.reopened.str.lower().isin(
-        ["true", "1", "yes"])
+    inter["fcr"] = (inter.contacts_to_resolve == "1") & ~inter.reopened.str.lower().isin(["true", "1", "yes"])
     by_channel = inter.groupby(["channel", "month"]).fcr.mean().unstack()
     assert (by_channel["2026-10"] >= by_channel["2026-09"]).all()
     overall = inter.groupby("month").fcr.mean()

@@ -45,10 +45,14 @@ def test_review_rows_are_all_valid(con):
 
 
 def test_one_worked_one_did_not_one_too_small_to_tell(con):
-    verdicts = dict(con.execute(
-        "SELECT initiative_id, verdict FROM initiative_impact WHERE period = '2026-10'").fetchall())
-    assert verdicts == {"kb-austin": "improved", "macros-toronto": "no detectable effect",
-                        "captions-access": "too little data"}
+    verdicts = dict(
+        con.execute("SELECT initiative_id, verdict FROM initiative_impact WHERE period = '2026-10'").fetchall()
+    )
+    assert verdicts == {
+        "kb-austin": "improved",
+        "macros-toronto": "no detectable effect",
+        "captions-access": "too little data",
+    }
 
 
 def test_comments_hold_markup_and_masked_personal_data(con):

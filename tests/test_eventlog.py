@@ -64,24 +64,36 @@ def test_each_ticket_follows_the_documented_rules(tmp_path):
     assert (result.events, result.tickets, result.resolved, result.reopened, result.units) == (19, 5, 3, 1, 2)
     assert result.left_out == {"without a ticket id": 1, "with an unreadable timestamp": 1}
     rows = _read(out / "interactions.csv")
-    assert list(rows) == ["T1", "T2", "T3", "T4", "T6"]               # by created_at
+    assert list(rows) == ["T1", "T2", "T3", "T4", "T6"]  # by created_at
     t1, t2, t3, t4, t6 = rows.values()
-    assert (t1["created_at"], t1["first_response_at"], t1["resolved_at"]) == \
-        ("2026-01-05T08:00:00Z", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z")
+    assert (t1["created_at"], t1["first_response_at"], t1["resolved_at"]) == (
+        "2026-01-05T08:00:00Z",
+        "2026-01-05T09:00:00Z",
+        "2026-01-05T10:00:00Z",
+    )
     assert (t1["unit_id"], t1["agent_id"], t1["priority"], t1["channel"]) == ("Team A", "bob", "High", "ticket")
     assert (t1["contacts_to_resolve"], t1["reopened"]) == ("1", "false")
-    assert (t2["unit_id"], t2["first_response_at"], t2["resolved_at"]) == \
-        ("Team B", "2026-01-06T09:00:00Z", "2026-01-07T12:00:00Z")
+    assert (t2["unit_id"], t2["first_response_at"], t2["resolved_at"]) == (
+        "Team B",
+        "2026-01-06T09:00:00Z",
+        "2026-01-07T12:00:00Z",
+    )
     assert (t2["contacts_to_resolve"], t2["reopened"], t2["agent_id"]) == ("2", "true", "dan")
     assert (t3["resolved_at"], t3["contacts_to_resolve"], t3["reopened"]) == ("", "", "")
     assert t3["first_response_at"] == "2026-01-08T10:00:00Z"
-    assert (t4["unit_id"], t4["first_response_at"], t4["resolved_at"], t4["contacts_to_resolve"]) == \
-        ("Team A", "2026-01-10T11:00:00Z", "2026-01-10T11:00:00Z", "1")
+    assert (t4["unit_id"], t4["first_response_at"], t4["resolved_at"], t4["contacts_to_resolve"]) == (
+        "Team A",
+        "2026-01-10T11:00:00Z",
+        "2026-01-10T11:00:00Z",
+        "1",
+    )
     assert (t6["first_response_at"], t6["resolved_at"]) == ("", "")
     units = _read(out / "org_units.csv")
-    assert units == {"Acme": {"unit_id": "Acme", "unit_name": "Acme", "parent_id": ""},
-                     "Team A": {"unit_id": "Team A", "unit_name": "Team A", "parent_id": "Acme"},
-                     "Team B": {"unit_id": "Team B", "unit_name": "Team B", "parent_id": "Acme"}}
+    assert units == {
+        "Acme": {"unit_id": "Acme", "unit_name": "Acme", "parent_id": ""},
+        "Team A": {"unit_id": "Team A", "unit_name": "Team A", "parent_id": "Acme"},
+        "Team B": {"unit_id": "Team B", "unit_name": "Team B", "parent_id": "Acme"},
+    }
 
 
 def test_the_folder_builds_and_its_kpis_follow(tmp_path):
@@ -90,12 +102,15 @@ def test_the_folder_builds_and_its_kpis_follow(tmp_path):
     summary = build(Config(min_sample=1), data_dir=out, database=tmp_path / "db.duckdb")
     assert summary.quarantined == {}
     with connect(tmp_path / "db.duckdb") as con:
-        values = dict(con.execute("SELECT kpi_id, value FROM results WHERE period = '2026-01' "
-                                  "AND unit_id = 'Help desk'").fetchall())
+        values = dict(
+            con.execute(
+                "SELECT kpi_id, value FROM results WHERE period = '2026-01' AND unit_id = 'Help desk'"
+            ).fetchall()
+        )
     assert values["volume"] == 4
-    assert values["fcr"] == pytest.approx(100 * 2 / 3)        # T1 and T4 of the three resolved
-    assert values["reopen_rate"] == pytest.approx(100 / 3)    # T2
-    assert values["frt_median"] == pytest.approx(60)          # minutes: T1 60, T2 60, T3 120, T4 60
+    assert values["fcr"] == pytest.approx(100 * 2 / 3)  # T1 and T4 of the three resolved
+    assert values["reopen_rate"] == pytest.approx(100 / 3)  # T2
+    assert values["frt_median"] == pytest.approx(60)  # minutes: T1 60, T2 60, T3 120, T4 60
 
 
 def test_without_a_unit_column_every_ticket_is_one_units(tmp_path, capsys):

@@ -5,24 +5,39 @@ from __future__ import annotations
 import csv
 
 import pytest
+from scorecard_fixtures import BERLIN, NYC, PARIS, UNITS, Built, build_module, ix, run_cli, survey
 
 from scorecard.export import write_scorecard_csv
 from scorecard.warehouse import connect
-from scorecard_fixtures import BERLIN, NYC, PARIS, UNITS, Built, build_module, ix, run_cli, survey
 
-COLUMNS = ["period", "unit_id", "kpi_id", "value", "n", "ci_low", "ci_high", "target", "amber", "status", "weight",
-           "score"]
+COLUMNS = [
+    "period",
+    "unit_id",
+    "kpi_id",
+    "value",
+    "n",
+    "ci_low",
+    "ci_high",
+    "target",
+    "amber",
+    "status",
+    "weight",
+    "score",
+]
 STATUSES = {"green", "amber", "red", "low-n", "no-data", "no-target"}
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Built:
-    interactions = [ix(f"a{k}", "2026-01-05 10:00", PARIS, first=f"2026-01-05 10:{k:02d}", resolved="2026-01-05 12:00")
-                    for k in range(1, 5)]
+    interactions = [
+        ix(f"a{k}", "2026-01-05 10:00", PARIS, first=f"2026-01-05 10:{k:02d}", resolved="2026-01-05 12:00")
+        for k in range(1, 5)
+    ]
     interactions += [ix("b1", "2026-01-05 10:00", BERLIN), ix("n1", "2026-02-03 10:00", NYC)]
     responses = [survey(f"s{k}", "csat", 5 - k % 3, "2026-01-06 10:00", unit_id=PARIS) for k in range(7)]
-    return build_module(tmp_path_factory, "export", {"interactions": interactions, "survey_responses": responses},
-                        min_sample=3)
+    return build_module(
+        tmp_path_factory, "export", {"interactions": interactions, "survey_responses": responses}, min_sample=3
+    )
 
 
 def _export(capsys, built: Built, out, *extra) -> list[dict]:
@@ -53,7 +68,7 @@ def test_one_row_per_unit_kpi_and_period_plus_composite(built, exported):
     for period in ("2026-01", "2026-02"):
         for unit in UNITS:
             unit_rows = [r["kpi_id"] for r in rows if r["period"] == period and r["unit_id"] == unit]
-            assert unit_rows == kpis + ["composite"]   # catalog order, composite last
+            assert unit_rows == kpis + ["composite"]  # catalog order, composite last
 
 
 def test_values_and_empty_cells(built, exported):
@@ -71,7 +86,13 @@ def test_values_and_empty_cells(built, exported):
     csat = by_key[("2026-01", PARIS, "csat")]
     assert csat["status"] in STATUSES and csat["target"] == "85" and csat["amber"] == "80" and csat["weight"] == "25"
     nodata = by_key[("2026-02", PARIS, "csat")]
-    assert (nodata["value"], nodata["n"], nodata["ci_low"], nodata["status"], nodata["score"]) == ("", "0", "", "no-data", "")
+    assert (nodata["value"], nodata["n"], nodata["ci_low"], nodata["status"], nodata["score"]) == (
+        "",
+        "0",
+        "",
+        "no-data",
+        "",
+    )
     volume = by_key[("2026-02", PARIS, "volume")]
     assert (volume["value"], volume["status"], volume["target"]) == ("0", "", "")
     composite = by_key[("2026-01", PARIS, "composite")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 
 import pytest
-
 from scorecard_fixtures import Inputs, assert_one_error_line, ix
 
 from scorecard.failures import SYSTEM_ERROR, explain
@@ -25,8 +24,9 @@ def _config(tmp_path, **settings) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("argument", [["--period", "2026-13"], ["--period", "26-01"], ["--restate", "2026-00"],
-                                      ["--restate", "2026-09"]])
+@pytest.mark.parametrize(
+    "argument", [["--period", "2026-13"], ["--period", "26-01"], ["--restate", "2026-00"], ["--restate", "2026-09"]]
+)
 def test_bad_arguments_are_refused_before_the_lock_and_the_build(tmp_path, cli, argument):
     config = _config(tmp_path, data="in", database="db.duckdb", site="site")
     code, out, err = cli("publish", "--config", config, *argument)
@@ -65,6 +65,7 @@ def test_a_truncated_database_is_rebuilt_by_compute_and_named_by_readers(inputs,
     assert_one_error_line(err, str(inputs.database), "damaged", "scorecard build")
     config = _config(inputs.base, data=str(inputs.dir), database=str(inputs.database))
     from scorecard.cli import main
+
     assert main(["compute", "--config", config]) == 0
     code, out, _ = cli("compute", "--config", config)
     assert code == 0 and out.split(" → ")[0] == good.split(" → ")[0]
@@ -80,9 +81,12 @@ def test_a_busy_state_folder_exits_4_naming_the_holder(inputs, cli, tmp_path):
     state = inputs.base / ".scorecard-state"
     go, release = tmp_path / "go", tmp_path / "release"
     go.touch()
-    holder = subprocess.Popen([sys.executable, str(repo / "tests" / "lock_contender.py"), str(state), str(go),
-                               str(release)], stdout=subprocess.PIPE, text=True,
-                              env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    holder = subprocess.Popen(
+        [sys.executable, str(repo / "tests" / "lock_contender.py"), str(state), str(go), str(release)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"},
+    )
     try:
         assert holder.stdout.readline().startswith("held ")
         for command in (["build", "--data", inputs.dir], ["compute"]):
@@ -95,10 +99,16 @@ def test_a_busy_state_folder_exits_4_naming_the_holder(inputs, cli, tmp_path):
     assert not inputs.database.exists()
 
 
-@pytest.mark.parametrize("code,words", [
-    (errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission denied"),
-    (errno.EBUSY, "busy"), (errno.ENOTDIR, "a file stands where a folder"),
-])
+@pytest.mark.parametrize(
+    "code,words",
+    [
+        (errno.ENOSPC, "disk is full"),
+        (errno.EROFS, "read-only"),
+        (errno.EACCES, "permission denied"),
+        (errno.EBUSY, "busy"),
+        (errno.ENOTDIR, "a file stands where a folder"),
+    ],
+)
 def test_operating_system_refusals_name_the_path_and_the_cause(code, words):
     import os
 

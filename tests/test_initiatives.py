@@ -13,10 +13,10 @@ import statistics
 from datetime import datetime, timedelta
 
 import pytest
+from scorecard_fixtures import BERLIN, EU, NA, NYC, ORG_UNITS, PARIS, Inputs, ix, survey
 
 from scorecard.config import Config
 from scorecard.initiatives import CSV_COLUMNS, write_initiatives_csv
-from scorecard_fixtures import BERLIN, EU, NA, NYC, ORG_UNITS, PARIS, Inputs, ix, survey
 
 TINY = "NA/Tiny Desk"
 LEAVES = (PARIS, BERLIN, NYC, TINY)
@@ -52,13 +52,15 @@ def _records() -> dict[tuple[str, str], list[dict]]:
             aht_mid = (360 if late else 600) if unit == NYC else 500
             rows = []
             for _ in range(4 if unit == TINY else 30):
-                rows.append({
-                    "csat": rng.choice((4, 5)) if rng.random() < csat_p else rng.choice((1, 2, 3)),
-                    "nps": 10 if (r := rng.random()) < 0.5 else (7 if r < 0.75 else 3),
-                    "fcr": rng.random() < (0.78 if late else 0.7),
-                    "frt": frt_mid + rng.randint(-30, 30),
-                    "handle": aht_mid + rng.randint(-200, 200),
-                })
+                rows.append(
+                    {
+                        "csat": rng.choice((4, 5)) if rng.random() < csat_p else rng.choice((1, 2, 3)),
+                        "nps": 10 if (r := rng.random()) < 0.5 else (7 if r < 0.75 else 3),
+                        "fcr": rng.random() < (0.78 if late else 0.7),
+                        "frt": frt_mid + rng.randint(-30, 30),
+                        "handle": aht_mid + rng.randint(-200, 200),
+                    }
+                )
             out[(unit, month)] = rows
     return out
 
@@ -73,10 +75,18 @@ def _inputs(inp: Inputs) -> Inputs:
         for i, r in enumerate(rows):
             iid = f"{unit}|{month}|{i}"
             created = datetime.fromisoformat(f"{month}-02T08:00:00") + timedelta(hours=5 * i)
-            interactions.append(ix(
-                iid, created.isoformat(), unit, first=(created + timedelta(minutes=r["frt"])).isoformat(),
-                resolved=(created + timedelta(hours=20)).isoformat(), contacts=1 if r["fcr"] else 2,
-                reopened="false", handle=r["handle"]))
+            interactions.append(
+                ix(
+                    iid,
+                    created.isoformat(),
+                    unit,
+                    first=(created + timedelta(minutes=r["frt"])).isoformat(),
+                    resolved=(created + timedelta(hours=20)).isoformat(),
+                    contacts=1 if r["fcr"] else 2,
+                    reopened="false",
+                    handle=r["handle"],
+                )
+            )
             at = (created + timedelta(days=1)).isoformat()
             responses.append(survey(f"{iid}|c", "csat", r["csat"], at, interaction_id=iid))
             responses.append(survey(f"{iid}|n", "nps", r["nps"], at, interaction_id=iid))
@@ -84,10 +94,23 @@ def _inputs(inp: Inputs) -> Inputs:
     interactions.append(ix("last", "2026-04-02T09:00:00", NYC))
     inp.set("interactions", interactions)
     inp.set("survey_responses", responses)
-    inp.set("initiatives", [
-        {"initiative_id": iid, "name": f"Initiative {iid}", "kpi_id": kpi, "unit_id": unit, "start": start,
-         "owner": "", "control_units": ";".join(control or []), "window_months": window}
-        for iid, (kpi, units, start, window, control) in INITIATIVES.items() for unit in units])
+    inp.set(
+        "initiatives",
+        [
+            {
+                "initiative_id": iid,
+                "name": f"Initiative {iid}",
+                "kpi_id": kpi,
+                "unit_id": unit,
+                "start": start,
+                "owner": "",
+                "control_units": ";".join(control or []),
+                "window_months": window,
+            }
+            for iid, (kpi, units, start, window, control) in INITIATIVES.items()
+            for unit in units
+        ],
+    )
     return inp
 
 
@@ -97,6 +120,7 @@ def built(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ the reference computation
+
 
 def _subtree(unit: str) -> set[str]:
     return {leaf for leaf in LEAVES if leaf == unit or leaf.startswith(unit + "/")}
@@ -110,10 +134,10 @@ def _cell(kpi: str, units: set[str], months: list[str]) -> tuple[float | None, i
         return None, 0, None
     if kpi in ("csat", "fcr"):
         p = sum((r["csat"] >= 4) if kpi == "csat" else r["fcr"] for r in rows) / n
-        return 100 * p, n, 100 ** 2 * p * (1 - p) / n
+        return 100 * p, n, 100**2 * p * (1 - p) / n
     if kpi == "nps":
         pro, det = sum(r["nps"] >= 9 for r in rows) / n, sum(r["nps"] <= 6 for r in rows) / n
-        return 100 * (pro - det), n, 100 ** 2 * (pro + det - (pro - det) ** 2) / n
+        return 100 * (pro - det), n, 100**2 * (pro + det - (pro - det) ** 2) / n
     if kpi == "aht":
         values = [r["handle"] / 60 for r in rows]
         return statistics.fmean(values), n, statistics.variance(values) / n
@@ -137,8 +161,12 @@ def expected(iid: str, period: str) -> dict:
         row["verdict"] = "no impact yet"
         return row
     cells = {}
-    for name, arm, months in (("before_treated", treated, before), ("after_treated", treated, after),
-                              ("before_control", controls, before), ("after_control", controls, after)):
+    for name, arm, months in (
+        ("before_treated", treated, before),
+        ("after_treated", treated, after),
+        ("before_control", controls, before),
+        ("after_control", controls, after),
+    ):
         value, n, var = _cell(kpi, arm, months)
         row[name], row[f"n_{name}"], cells[name] = value, n, var
     row["naive_change"] = row["after_treated"] - row["before_treated"]
@@ -163,6 +191,7 @@ def expected(iid: str, period: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------ tests
+
 
 def _impact(built, iid: str, period: str) -> dict:
     rows = built.query("SELECT * FROM initiative_impact WHERE initiative_id = ? AND period = ?", [iid, period])
@@ -209,7 +238,9 @@ def test_no_impact_before_the_start(built):
     early = _impact(built, "A-effect", "2025-11")
     assert early["verdict"] == "no impact yet" and early["before_treated"] is None
     eve = _impact(built, "A-effect", "2025-12")  # the before window is over: the baseline shows
-    assert eve["verdict"] == "no impact yet" and eve["before_treated"] == pytest.approx(expected("A-effect", "2026-01")["before_treated"])
+    assert eve["verdict"] == "no impact yet" and eve["before_treated"] == pytest.approx(
+        expected("A-effect", "2026-01")["before_treated"]
+    )
 
 
 def test_units_treated_with_descendants_and_controls_exclude_them(built):
@@ -225,8 +256,9 @@ def test_units_treated_with_descendants_and_controls_exclude_them(built):
 def test_monthly_values_are_the_units_own_measures(built):
     """A one-unit, one-month cell is that unit's KPI value, medians included."""
     for iid, kpi, unit in (("A-effect", "csat", PARIS), ("D-median", "frt_median", PARIS), ("C-lower", "aht", NYC)):
-        monthly = built.query("SELECT period, value, n FROM initiative_monthly WHERE initiative_id = ? AND arm = 'treated'",
-                              [iid])
+        monthly = built.query(
+            "SELECT period, value, n FROM initiative_monthly WHERE initiative_id = ? AND arm = 'treated'", [iid]
+        )
         assert len(monthly) == 7  # 2w months either side of the start, clipped to the data (2025-10 .. 2026-04)
         for row in monthly:
             if row["period"] == "2026-04":
@@ -262,28 +294,42 @@ def test_no_initiatives_gives_empty_tables(inputs):
 
 def test_bad_initiative_rows_are_set_aside_with_reasons(inputs):
     def row(iid, unit=PARIS, kpi="csat", start="2026-01", control="", window="", name="N"):
-        return {"initiative_id": iid, "name": name, "kpi_id": kpi, "unit_id": unit, "start": start, "owner": "",
-                "control_units": control, "window_months": window}
+        return {
+            "initiative_id": iid,
+            "name": name,
+            "kpi_id": kpi,
+            "unit_id": unit,
+            "start": start,
+            "owner": "",
+            "control_units": control,
+            "window_months": window,
+        }
 
     inputs.add("interactions", ix("a", "2026-01-05T10:00:00"))
-    inputs.set("initiatives", [
-        row("ok", control=f"{NYC}; {BERLIN}", window="2"),
-        row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),  # same control set, other order
-        row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),
-        row("ok", unit=NYC, control=f"{BERLIN};{NYC}", window="3"),
-        row("", unit=NYC),
-        row("k", kpi="happiness"),
-        row("u", unit="Atlantis"),
-        row("s", start="2026-1"),
-        row("w", window="0"),
-        row("c", control="Mars;" + NYC),
-    ])
+    inputs.set(
+        "initiatives",
+        [
+            row("ok", control=f"{NYC}; {BERLIN}", window="2"),
+            row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),  # same control set, other order
+            row("ok", unit=EU, control=f"{BERLIN};{NYC}", window="2"),
+            row("ok", unit=NYC, control=f"{BERLIN};{NYC}", window="3"),
+            row("", unit=NYC),
+            row("k", kpi="happiness"),
+            row("u", unit="Atlantis"),
+            row("s", start="2026-1"),
+            row("w", window="0"),
+            row("c", control="Mars;" + NYC),
+        ],
+    )
     built = inputs.build()
     reasons = {r["row"]: (r["reason"], r["value"]) for r in built.quarantine("initiatives")}
     assert reasons == {
         3: ("duplicate initiative_id and unit_id", f"ok {EU}"),
-        4: ("disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, "
-            "window_months)", "ok"),
+        4: (
+            "disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, "
+            "window_months)",
+            "ok",
+        ),
         5: ("missing initiative_id", ""),
         6: ("unknown kpi_id", "happiness"),
         7: ("unknown unit_id", "Atlantis"),
@@ -311,17 +357,44 @@ def test_recompute_of_a_database_without_the_review_tables_asks_for_a_build(inpu
 
 def test_records_filed_at_a_parent_count_once_in_its_arm(inputs):
     """Control = EU's subtree minus treated Paris: Berlin's records and those filed at EU itself."""
+
     def month_rows(prefix, unit, month, count, first_contact):
-        return [ix(f"{prefix}{month}{i}", f"{month}-0{i + 1}T09:00:00", unit, first=f"{month}-0{i + 1}T09:05:00",
-                   resolved=f"{month}-0{i + 1}T12:00:00", contacts=1 if i < first_contact else 2) for i in range(count)]
+        return [
+            ix(
+                f"{prefix}{month}{i}",
+                f"{month}-0{i + 1}T09:00:00",
+                unit,
+                first=f"{month}-0{i + 1}T09:05:00",
+                resolved=f"{month}-0{i + 1}T12:00:00",
+                contacts=1 if i < first_contact else 2,
+            )
+            for i in range(count)
+        ]
 
     rows = []
     for month in ("2026-01", "2026-02"):
-        rows += month_rows("P", PARIS, month, 4, 2) + month_rows("B", BERLIN, month, 3, 3) + month_rows("E", EU, month, 5, 1)
+        rows += (
+            month_rows("P", PARIS, month, 4, 2)
+            + month_rows("B", BERLIN, month, 3, 3)
+            + month_rows("E", EU, month, 5, 1)
+        )
     rows.append(ix("last", "2026-03-01T10:00:00", NYC))
     inputs.set("interactions", rows)
-    inputs.set("initiatives", [{"initiative_id": "x", "name": "x", "kpi_id": "fcr", "unit_id": PARIS, "start": "2026-02",
-                                "owner": "", "control_units": EU, "window_months": 1}])
+    inputs.set(
+        "initiatives",
+        [
+            {
+                "initiative_id": "x",
+                "name": "x",
+                "kpi_id": "fcr",
+                "unit_id": PARIS,
+                "start": "2026-02",
+                "owner": "",
+                "control_units": EU,
+                "window_months": 1,
+            }
+        ],
+    )
     row = inputs.build(Config(min_sample=1)).query("SELECT * FROM initiative_impact WHERE period = '2026-02'")[0]
     assert (row["n_before_treated"], row["n_before_control"], row["n_after_control"]) == (4, 8, 8)
     assert row["before_control"] == pytest.approx(100 * 4 / 8) and row["before_treated"] == pytest.approx(50)

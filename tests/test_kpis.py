@@ -6,10 +6,9 @@ import statistics
 from datetime import datetime, timedelta
 
 import pytest
-from statsmodels.stats.proportion import proportion_confint
-
 from reference_stats import adjusted_wald, elapsed_s, mean_interval, net_score, period, wilson
-from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Inputs, build_module, ix, survey
+from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, build_module, ix, survey
+from statsmodels.stats.proportion import proportion_confint
 
 approx = pytest.approx
 
@@ -46,8 +45,8 @@ def check_no_data(built, period_: str, unit: str, kpi: str) -> None:
 
 TZ_INTERACTIONS = [
     # (id, unit, created_at, first_response_at, resolved_at)
-    ("z1", PARIS, "2026-01-31T23:30:00-01:00", None, None),            # 02-01 00:30Z: February everywhere
-    ("z2", PARIS, "2026-01-31T23:30:00Z", None, None),                 # January in UTC, February in Paris
+    ("z1", PARIS, "2026-01-31T23:30:00-01:00", None, None),  # 02-01 00:30Z: February everywhere
+    ("z2", PARIS, "2026-01-31T23:30:00Z", None, None),  # January in UTC, February in Paris
     ("z3", PARIS, "2026-01-31T22:59:59.999+00:00", "2026-02-01T00:10:00+01:00", None),
     ("z4", PARIS, "2026-01-31 23:59:59.999999", "2026-02-01 00:00:29.999999", None),  # no offset
     ("z5", PARIS, "2026-02-01 00:00:00", None, None),
@@ -58,24 +57,32 @@ TZ_INTERACTIONS = [
     ("d2", BERLIN, "2026-03-29T01:50:00+01:00", "2026-03-29T03:10:00+02:00", "2026-03-29T04:50:00+02:00"),
 ]
 TZ_SURVEYS = [
-    survey("c1", "csat", 5, "2026-01-31T23:30:00Z", unit_id=PARIS),   # February in Paris
-    survey("c2", "csat", 2, "2026-01-31T22:30:00Z", unit_id=PARIS),   # January in both
+    survey("c1", "csat", 5, "2026-01-31T23:30:00Z", unit_id=PARIS),  # February in Paris
+    survey("c2", "csat", 2, "2026-01-31T22:30:00Z", unit_id=PARIS),  # January in both
     survey("c3", "csat", 4, "2026-02-28 23:59:59.5", unit_id=PARIS),  # no offset: February
 ]
 TZ_PULSE = [
     {"response_id": "e1", "unit_id": PARIS, "responded_at": "2026-02-28T23:30:00Z", "score": 10},  # March in Paris
-    {"response_id": "e2", "unit_id": PARIS, "responded_at": "2026-02-28T22:30:00Z", "score": 0},   # February
+    {"response_id": "e2", "unit_id": PARIS, "responded_at": "2026-02-28T22:30:00Z", "score": 0},  # February
 ]
 TZ_QA = [
-    {"review_id": "q1", "interaction_id": "z6", "reviewer_id": "r", "reviewed_at": "2026-01-31T23:30:00Z",
-     "score": 80, "critical_fail": "false"},
+    {
+        "review_id": "q1",
+        "interaction_id": "z6",
+        "reviewer_id": "r",
+        "reviewed_at": "2026-01-31T23:30:00Z",
+        "score": 80,
+        "critical_fail": "false",
+    },
 ]
 
 
 def tz_tables() -> dict:
     return {
-        "interactions": [ix(i, created, unit, first=first, resolved=resolved, channel="email")
-                         for i, unit, created, first, resolved in TZ_INTERACTIONS],
+        "interactions": [
+            ix(i, created, unit, first=first, resolved=resolved, channel="email")
+            for i, unit, created, first, resolved in TZ_INTERACTIONS
+        ],
         "survey_responses": TZ_SURVEYS,
         "employee_pulse": TZ_PULSE,
         "qa_reviews": TZ_QA,
@@ -98,16 +105,18 @@ def test_interactions_fall_in_the_month_of_the_reporting_time_zone(tz_built):
         for unit in (PARIS, BERLIN, NYC):
             assert built.value(p, unit, "volume") == expected.get((p, unit), 0), (p, unit)
     if tz == "Europe/Paris":
-        assert built.value("2026-01", PARIS, "volume") == 3   # z3, z4, z6
-        assert built.value("2026-02", PARIS, "volume") == 3   # z1, z2, z5
+        assert built.value("2026-01", PARIS, "volume") == 3  # z3, z4, z6
+        assert built.value("2026-02", PARIS, "volume") == 3  # z1, z2, z5
     else:
-        assert built.value("2026-01", PARIS, "volume") == 4   # z2, z3, z4, z6
-        assert built.value("2026-02", PARIS, "volume") == 2   # z1, z5
+        assert built.value("2026-01", PARIS, "volume") == 4  # z2, z3, z4, z6
+        assert built.value("2026-02", PARIS, "volume") == 2  # z1, z5
 
 
 def test_timestamps_are_stored_in_the_reporting_time_zone(tz_built):
     tz, built = tz_built
-    stored = {r["interaction_id"]: r["created_at"] for r in built.query("SELECT interaction_id, created_at FROM interactions")}
+    stored = {
+        r["interaction_id"]: r["created_at"] for r in built.query("SELECT interaction_id, created_at FROM interactions")
+    }
     for i, _, created, _, _ in TZ_INTERACTIONS:
         assert stored[i] == local_naive(created, tz), i
     if tz == "Europe/Paris":
@@ -117,6 +126,7 @@ def test_timestamps_are_stored_in_the_reporting_time_zone(tz_built):
 
 def local_naive(ts: str, tz: str) -> datetime:
     from reference_stats import local
+
     return local(ts, tz).replace(tzinfo=None)
 
 
@@ -179,6 +189,7 @@ def test_a_daylight_saving_change_does_not_add_an_hour(tz_built):
 
 # --- interaction-based process KPIs --------------------------------------------------------------
 
+
 def _t(day: int, hour: int = 10) -> str:
     return f"2026-01-{day:02d} {hour:02d}:00:00"
 
@@ -193,7 +204,7 @@ PROCESS = [
     ("p2", PARIS, _t(6), 20, 4, 2, "No", 300),
     ("p3", PARIS, _t(7), 30, 6, 1, "TRUE", 600),
     ("p4", PARIS, _t(8), 50, 30, 1, "0", None),
-    ("p5", PARIS, _t(9), None, None, None, None, None),        # unanswered and unresolved
+    ("p5", PARIS, _t(9), None, None, None, None, None),  # unanswered and unresolved
     ("b1", BERLIN, _t(5, 9), 5, 1, 1, "yes", 60),
     ("b2", BERLIN, _t(5, 9), 100, None, None, None, None),
     ("b3", BERLIN, _t(5, 9), 200, None, None, None, None),
@@ -202,11 +213,19 @@ PROCESS = [
 
 
 def _process_rows() -> list[dict]:
-    return [ix(i, created, unit,
-               first=_later(created, first) if first is not None else None,
-               resolved=_later(created, 60 * resolved) if resolved is not None else None,
-               contacts=contacts, reopened=reopened, handle=handle)
-            for i, unit, created, first, resolved, contacts, reopened, handle in PROCESS]
+    return [
+        ix(
+            i,
+            created,
+            unit,
+            first=_later(created, first) if first is not None else None,
+            resolved=_later(created, 60 * resolved) if resolved is not None else None,
+            contacts=contacts,
+            reopened=reopened,
+            handle=handle,
+        )
+        for i, unit, created, first, resolved, contacts, reopened, handle in PROCESS
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +254,7 @@ def test_frt_and_resolution_medians_pool_raw_records(process, unit):
 
 
 def test_even_count_median_is_the_mean_of_the_two_middle_values(process):
-    assert process.value("2026-01", PARIS, "frt_median") == approx(25)        # 10, 20 | 30, 50
+    assert process.value("2026-01", PARIS, "frt_median") == approx(25)  # 10, 20 | 30, 50
     assert process.value("2026-01", PARIS, "resolution_median") == approx(5)  # 2, 4 | 6, 30
 
 
@@ -271,10 +290,12 @@ def test_fcr_and_reopen_by_hand(process):
 
 def test_reopen_rate_counts_only_resolved_interactions_with_a_known_flag(inputs):
     """catalog.yml: '... ÷ resolved interactions created in the month (with a known reopened flag)'."""
-    inputs.add("interactions",
-               ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00", reopened="true"),
-               ix("b", "2026-01-05 10:00", resolved="2026-01-05 11:00", reopened=""),
-               ix("c", "2026-01-05 10:00", reopened="true"))  # unresolved: not counted
+    inputs.add(
+        "interactions",
+        ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00", reopened="true"),
+        ix("b", "2026-01-05 10:00", resolved="2026-01-05 11:00", reopened=""),
+        ix("c", "2026-01-05 10:00", reopened="true"),
+    )  # unresolved: not counted
     built = inputs.build()
     assert built.row("2026-01", PARIS, "reopen_rate")["n"] == 1
     assert built.value("2026-01", PARIS, "reopen_rate") == 100
@@ -302,8 +323,21 @@ def test_empty_period_is_no_data_and_volume_zero(process):
     for unit in (PARIS, BERLIN, EU, ROOT):
         row = process.row("2026-02", unit, "volume")
         assert (row["value"], row["n"], row["status"]) == (0, 0, None)
-        for kpi in ("fcr", "frt_median", "resolution_median", "reopen_rate", "aht", "csat", "nps",
-                    "ces", "sla_frt", "qa_score", "cost_per_contact", "enps", "retention"):
+        for kpi in (
+            "fcr",
+            "frt_median",
+            "resolution_median",
+            "reopen_rate",
+            "aht",
+            "csat",
+            "nps",
+            "ces",
+            "sla_frt",
+            "qa_score",
+            "cost_per_contact",
+            "enps",
+            "retention",
+        ):
             check_no_data(process, "2026-02", unit, kpi)
     assert process.value("2026-03", NYC, "volume") == 1
     assert process.value("2026-01", ROOT, "volume") == 8
@@ -327,30 +361,34 @@ SLA_POLICIES = [
 CUTOFF = "2026-01-20 12:00:00"
 SLA = [
     # id, channel, priority, created, minutes to first response (None = unanswered)
-    ("s1", "email", "normal", "2026-01-10 10:00:00", 50),     # any-priority 60: met
-    ("s2", "email", "urgent", "2026-01-10 10:00:00", 20),     # exact 15 beats any 60: missed
-    ("s3", "email", "URGENT", "2026-01-10 10:00:00", 15),     # exactly on the deadline: met
-    ("s4", "email", "normal", "2026-01-10 10:00:00", None),   # deadline 11:00 before the cut-off: missed
-    ("s5", "email", "normal", "2026-01-20 11:30:00", None),   # deadline 12:30 after the cut-off: left out
-    ("s6", "email", "normal", "2026-01-20 11:00:00", None),   # deadline 12:00 = cut-off, not before: left out
-    ("s7", "phone", "normal", "2026-01-10 10:00:00", 500),    # no policy for phone: left out
-    ("s8", "email", "", "2026-01-10 10:00:00", 30),           # no priority: any-priority row, met
-    ("s9", "Chat", "low", "2026-01-10 10:00:00", 20),         # exact 30 beats any 5: met
-    ("s10", "chat", "high", "2026-01-10 10:00:00", 6),        # any 5: missed
-    ("s11", "email", "normal", "2026-01-10 10:00:00", 60),    # exactly 60: met
+    ("s1", "email", "normal", "2026-01-10 10:00:00", 50),  # any-priority 60: met
+    ("s2", "email", "urgent", "2026-01-10 10:00:00", 20),  # exact 15 beats any 60: missed
+    ("s3", "email", "URGENT", "2026-01-10 10:00:00", 15),  # exactly on the deadline: met
+    ("s4", "email", "normal", "2026-01-10 10:00:00", None),  # deadline 11:00 before the cut-off: missed
+    ("s5", "email", "normal", "2026-01-20 11:30:00", None),  # deadline 12:30 after the cut-off: left out
+    ("s6", "email", "normal", "2026-01-20 11:00:00", None),  # deadline 12:00 = cut-off, not before: left out
+    ("s7", "phone", "normal", "2026-01-10 10:00:00", 500),  # no policy for phone: left out
+    ("s8", "email", "", "2026-01-10 10:00:00", 30),  # no priority: any-priority row, met
+    ("s9", "Chat", "low", "2026-01-10 10:00:00", 20),  # exact 30 beats any 5: met
+    ("s10", "chat", "high", "2026-01-10 10:00:00", 6),  # any 5: missed
+    ("s11", "email", "normal", "2026-01-10 10:00:00", 60),  # exactly 60: met
 ]
 
 
 @pytest.fixture(scope="module")
 def sla(tmp_path_factory):
-    rows = [ix(i, created, PARIS, channel=ch, priority=pr, first=_later(created, m) if m is not None else None)
-            for i, ch, pr, created, m in SLA]
+    rows = [
+        ix(i, created, PARIS, channel=ch, priority=pr, first=_later(created, m) if m is not None else None)
+        for i, ch, pr, created, m in SLA
+    ]
     rows.append(ix("cut", CUTOFF, NYC, channel="phone"))  # the latest timestamp: the data cut-off
     return build_module(tmp_path_factory, "sla", {"interactions": rows, "sla_policies": SLA_POLICIES})
 
 
 def _sla_reference() -> tuple[int, int]:
-    policies = {(p["channel"].lower(), p["priority"].lower() or None): p["first_response_minutes"] for p in SLA_POLICIES}
+    policies = {
+        (p["channel"].lower(), p["priority"].lower() or None): p["first_response_minutes"] for p in SLA_POLICIES
+    }
     cutoff = datetime.fromisoformat(CUTOFF).timestamp()
     met = counted = 0
     for _, ch, pr, created, m in SLA:
@@ -369,7 +407,7 @@ def _sla_reference() -> tuple[int, int]:
 
 def test_sla_attainment(sla):
     met, counted = _sla_reference()
-    assert (met, counted) == (5, 8)   # s1 s3 s8 s9 s11 of s1 s2 s3 s4 s8 s9 s10 s11
+    assert (met, counted) == (5, 8)  # s1 s3 s8 s9 s11 of s1 s2 s3 s4 s8 s9 s10 s11
     check_wilson(sla.row("2026-01", PARIS, "sla_frt"), met, counted)
     check_wilson(sla.row("2026-01", EU, "sla_frt"), met, counted)
     check_no_data(sla, "2026-01", NYC, "sla_frt")  # phone has no policy
@@ -379,11 +417,13 @@ def test_sla_attainment(sla):
 def test_sla_attainment_is_zero_not_empty_when_nothing_was_answered(inputs):
     """Only unanswered interactions past their deadline: 0 %, not no-data; and a resolved
     interaction without a reopened flag does not make the reopen rate empty."""
-    inputs.add("interactions",
-               ix("u1", "2026-01-10 10:00:00", channel="email"),
-               ix("u2", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened=""),
-               ix("u3", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened="no"),
-               ix("end", "2026-01-20 12:00:00", NYC, channel="phone"))
+    inputs.add(
+        "interactions",
+        ix("u1", "2026-01-10 10:00:00", channel="email"),
+        ix("u2", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened=""),
+        ix("u3", "2026-01-11 10:00:00", channel="email", resolved="2026-01-11 12:00:00", reopened="no"),
+        ix("end", "2026-01-20 12:00:00", NYC, channel="phone"),
+    )
     inputs.add("sla_policies", {"channel": "email", "priority": "", "first_response_minutes": 60})
     built = inputs.build()
     check_wilson(built.row("2026-01", PARIS, "sla_frt"), 0, 3)
@@ -412,12 +452,12 @@ def surveys(tmp_path_factory):
     rows += [survey(f"np{k}", "NPS", s, "2026-01-10 12:00", unit_id=PARIS) for k, s in enumerate(NPS_PLAIN)]
     rows += [survey(f"ce{k}", "ces", s, "2026-01-10 12:00", unit_id=PARIS) for k, s in enumerate(CES_PLAIN)]
     rows += [
-        survey("dup_late", "csat", 2, "2026-01-08 10:00", interaction_id="i1"),    # a later duplicate
-        survey("dup_first", "csat", 5, "2026-01-07 10:00", interaction_id="i1"),   # earliest: counts
-        survey("i1_nps", "nps", 9, "2026-01-08 10:00", interaction_id="i1"),       # other survey: counts
-        survey("early", "csat", 1, "2026-01-05 09:59:59", interaction_id="i2"),    # before created
+        survey("dup_late", "csat", 2, "2026-01-08 10:00", interaction_id="i1"),  # a later duplicate
+        survey("dup_first", "csat", 5, "2026-01-07 10:00", interaction_id="i1"),  # earliest: counts
+        survey("i1_nps", "nps", 9, "2026-01-08 10:00", interaction_id="i1"),  # other survey: counts
+        survey("early", "csat", 1, "2026-01-05 09:59:59", interaction_id="i2"),  # before created
         survey("on_window", "csat", 3, "2026-01-13 10:00:00", interaction_id="i2"),  # exactly 7 days: counts
-        survey("late", "csat", 5, "2026-01-13 10:00:01", interaction_id="i2"),     # > 7 days after resolved
+        survey("late", "csat", 5, "2026-01-13 10:00:01", interaction_id="i2"),  # > 7 days after resolved
         survey("unresolved", "csat", 4, "2026-01-31 23:00", interaction_id="i3"),  # no window: counts
         survey("range_hi", "csat", 6, "2026-01-10 12:00", unit_id=PARIS),
         survey("range_frac", "csat", "4.5", "2026-01-10 12:00", unit_id=PARIS),
@@ -429,8 +469,8 @@ def surveys(tmp_path_factory):
     return build_module(tmp_path_factory, "surveys", {"interactions": interactions, "survey_responses": rows})
 
 
-PARIS_CSAT = CSAT_PLAIN + [5, 3, 4]   # + dup_first, on_window, unresolved
-BERLIN_CSAT = [5]                      # via_i4
+PARIS_CSAT = CSAT_PLAIN + [5, 3, 4]  # + dup_first, on_window, unresolved
+BERLIN_CSAT = [5]  # via_i4
 
 
 def test_csat_counts_only_valid_first_responses(surveys):
@@ -501,23 +541,29 @@ def test_response_takes_its_unit_from_its_interaction(surveys):
 
 CUSTOMERS = [
     ("c1", PARIS, "2025-06-01", ""),
-    ("c2", PARIS, "2025-06-01", "2026-02-01"),   # churned on the first day of February
+    ("c2", PARIS, "2025-06-01", "2026-02-01"),  # churned on the first day of February
     ("c3", PARIS, "2025-06-01", "2026-03-01"),
-    ("c4", PARIS, "2026-02-01", ""),             # active from February 1: not active on it
+    ("c4", PARIS, "2026-02-01", ""),  # active from February 1: not active on it
     ("c5", PARIS, "2025-01-01", "2026-01-15"),
     ("c6", PARIS, "2025-01-01", "2026-01-31"),
     ("c7", BERLIN, "2025-01-01", ""),
-    ("c8", PARIS, "2024-01-01", "2025-12-31"),   # churned before the first period
+    ("c8", PARIS, "2024-01-01", "2025-12-31"),  # churned before the first period
 ]
 
 
 @pytest.fixture(scope="module")
 def retention(tmp_path_factory):
-    return build_module(tmp_path_factory, "retention", {
-        "interactions": [ix("a", "2026-01-05 10:00", PARIS), ix("b", "2026-03-20 10:00", NYC)],
-        "customers": [{"customer_id": c, "unit_id": u, "segment": "smb", "active_from": f, "churned_at": ch}
-                      for c, u, f, ch in CUSTOMERS],
-    })
+    return build_module(
+        tmp_path_factory,
+        "retention",
+        {
+            "interactions": [ix("a", "2026-01-05 10:00", PARIS), ix("b", "2026-03-20 10:00", NYC)],
+            "customers": [
+                {"customer_id": c, "unit_id": u, "segment": "smb", "active_from": f, "churned_at": ch}
+                for c, u, f, ch in CUSTOMERS
+            ],
+        },
+    )
 
 
 def _retention_reference(units: set[str], month_start: str, next_start: str) -> tuple[int, int]:
@@ -526,9 +572,14 @@ def _retention_reference(units: set[str], month_start: str, next_start: str) -> 
     return len(retained), len(active)
 
 
-@pytest.mark.parametrize("month,start,end", [("2026-01", "2026-01-01", "2026-02-01"),
-                                             ("2026-02", "2026-02-01", "2026-03-01"),
-                                             ("2026-03", "2026-03-01", "2026-04-01")])
+@pytest.mark.parametrize(
+    "month,start,end",
+    [
+        ("2026-01", "2026-01-01", "2026-02-01"),
+        ("2026-02", "2026-02-01", "2026-03-01"),
+        ("2026-03", "2026-03-01", "2026-04-01"),
+    ],
+)
 @pytest.mark.parametrize("unit", [PARIS, EU, ROOT])
 def test_retention(retention, month, start, end, unit):
     k, n = _retention_reference(_units_of(unit), start, end)
@@ -556,18 +607,46 @@ PULSE_BERLIN = [0, 10]
 
 @pytest.fixture(scope="module")
 def people(tmp_path_factory):
-    return build_module(tmp_path_factory, "people", {
-        "interactions": [ix("q1", "2026-01-05 10:00", PARIS), ix("q2", "2026-01-05 10:00", BERLIN),
-                         ix("q3", "2026-02-05 10:00", PARIS)],
-        "qa_reviews": [{"review_id": r, "interaction_id": "q1", "reviewer_id": "x", "reviewed_at": "2026-01-20 10:00",
-                        "score": s, "critical_fail": f} for r, s, f in QA]
-        + [{"review_id": "feb", "interaction_id": "q1", "reviewer_id": "x", "reviewed_at": "2026-02-01 00:00",
-            "score": 40, "critical_fail": "0"}],
-        "employee_pulse": [{"response_id": f"p{k}", "unit_id": PARIS, "responded_at": "2026-01-15 08:00", "score": s}
-                           for k, s in enumerate(PULSE_PARIS)]
-        + [{"response_id": f"b{k}", "unit_id": BERLIN, "responded_at": "2026-01-15 08:00", "score": s}
-           for k, s in enumerate(PULSE_BERLIN)],
-    })
+    return build_module(
+        tmp_path_factory,
+        "people",
+        {
+            "interactions": [
+                ix("q1", "2026-01-05 10:00", PARIS),
+                ix("q2", "2026-01-05 10:00", BERLIN),
+                ix("q3", "2026-02-05 10:00", PARIS),
+            ],
+            "qa_reviews": [
+                {
+                    "review_id": r,
+                    "interaction_id": "q1",
+                    "reviewer_id": "x",
+                    "reviewed_at": "2026-01-20 10:00",
+                    "score": s,
+                    "critical_fail": f,
+                }
+                for r, s, f in QA
+            ]
+            + [
+                {
+                    "review_id": "feb",
+                    "interaction_id": "q1",
+                    "reviewer_id": "x",
+                    "reviewed_at": "2026-02-01 00:00",
+                    "score": 40,
+                    "critical_fail": "0",
+                }
+            ],
+            "employee_pulse": [
+                {"response_id": f"p{k}", "unit_id": PARIS, "responded_at": "2026-01-15 08:00", "score": s}
+                for k, s in enumerate(PULSE_PARIS)
+            ]
+            + [
+                {"response_id": f"b{k}", "unit_id": BERLIN, "responded_at": "2026-01-15 08:00", "score": s}
+                for k, s in enumerate(PULSE_BERLIN)
+            ],
+        },
+    )
 
 
 def test_qa_score_counts_critical_fails_as_zero(people):
@@ -580,8 +659,9 @@ def test_qa_score_counts_critical_fails_as_zero(people):
     check_no_data(people, "2026-01", BERLIN, "qa_score")
 
 
-@pytest.mark.parametrize("unit,scores", [(PARIS, PULSE_PARIS), (BERLIN, PULSE_BERLIN),
-                                         (EU, PULSE_PARIS + PULSE_BERLIN)])
+@pytest.mark.parametrize(
+    "unit,scores", [(PARIS, PULSE_PARIS), (BERLIN, PULSE_BERLIN), (EU, PULSE_PARIS + PULSE_BERLIN)]
+)
 def test_enps(people, unit, scores):
     value, pro, det, n = net_score(scores)
     row = people.row("2026-01", unit, "enps")
@@ -592,8 +672,8 @@ def test_enps(people, unit, scores):
 
 
 def test_enps_by_hand(people):
-    assert people.value("2026-01", PARIS, "enps") == approx(25)   # (4 − 2) ÷ 8
-    assert people.value("2026-01", BERLIN, "enps") == approx(0)   # (1 − 1) ÷ 2
+    assert people.value("2026-01", PARIS, "enps") == approx(25)  # (4 − 2) ÷ 8
+    assert people.value("2026-01", BERLIN, "enps") == approx(0)  # (1 − 1) ÷ 2
 
 
 COSTS = [(PARIS, "2026-01", 1000), (BERLIN, "2026-01", 500), (NYC, "2026-01", 300), (BERLIN, "2026-02", 200)]
@@ -604,10 +684,14 @@ VOLUMES = {PARIS: 4, BERLIN: 1, NYC: 2}
 def costs(tmp_path_factory):
     interactions = [ix(f"{u}-{k}", "2026-01-10 10:00", u) for u, n in VOLUMES.items() for k in range(n)]
     interactions.append(ix("feb", "2026-02-10 10:00", PARIS))
-    return build_module(tmp_path_factory, "costs", {
-        "interactions": interactions,
-        "costs": [{"unit_id": u, "period": p, "support_cost": c} for u, p, c in COSTS],
-    })
+    return build_module(
+        tmp_path_factory,
+        "costs",
+        {
+            "interactions": interactions,
+            "costs": [{"unit_id": u, "period": p, "support_cost": c} for u, p, c in COSTS],
+        },
+    )
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -622,11 +706,11 @@ def test_cost_per_contact_adds_leaf_costs_up_to_parents(costs, unit):
 
 def test_cost_per_contact_by_hand(costs):
     assert costs.value("2026-01", PARIS, "cost_per_contact") == approx(250)
-    assert costs.value("2026-01", EU, "cost_per_contact") == approx(300)    # 1500 ÷ 5, not (250 + 500) ÷ 2
+    assert costs.value("2026-01", EU, "cost_per_contact") == approx(300)  # 1500 ÷ 5, not (250 + 500) ÷ 2
     assert costs.value("2026-01", ROOT, "cost_per_contact") == approx(1800 / 7)
 
 
 def test_cost_per_contact_needs_both_costs_and_contacts(costs):
-    check_no_data(costs, "2026-02", PARIS, "cost_per_contact")   # contacts, no cost row
+    check_no_data(costs, "2026-02", PARIS, "cost_per_contact")  # contacts, no cost row
     check_no_data(costs, "2026-02", BERLIN, "cost_per_contact")  # a cost row, no contacts
     assert costs.value("2026-02", PARIS, "volume") == 1

@@ -6,12 +6,12 @@ import os
 
 import pandas as pd
 import pytest
+from scorecard_fixtures import BERLIN, NYC, PARIS, Inputs, assert_one_error_line, ix, survey
 
 from scorecard.config import Config
 from scorecard.contract import TABLES
 from scorecard.errors import InputError
 from scorecard.loading import find_sources, map_columns
-from scorecard_fixtures import BERLIN, NYC, PARIS, Inputs, assert_one_error_line, ix, survey, write_csv
 
 CREATED = "2026-01-05 10:00:00"
 
@@ -32,6 +32,7 @@ def _build_fails(cli, inputs: Inputs, *fragments: str, data=None) -> str:
 
 # --- fatal: the folder and its files ----------------------------------------------------------------
 
+
 def test_missing_input_folder(inputs, cli):
     _build_fails(cli, inputs, "nowhere", "input folder not found", data=inputs.base / "nowhere")
 
@@ -51,7 +52,9 @@ def test_optional_files_may_be_absent(inputs):
 
 
 @pytest.mark.parametrize("table", ["interactions", "costs"])
-@pytest.mark.parametrize("garbage", [b"PAR1 this is not parquet \x00\x01 PAR1", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4])
+@pytest.mark.parametrize(
+    "garbage", [b"PAR1 this is not parquet \x00\x01 PAR1", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4]
+)
 def test_garbage_parquet_is_unreadable(inputs, cli, table, garbage):
     _ready(inputs)
     (inputs.dir / f"{table}.csv").unlink(missing_ok=True)
@@ -59,12 +62,16 @@ def test_garbage_parquet_is_unreadable(inputs, cli, table, garbage):
     _build_fails(cli, inputs, f"{table}.parquet", f"cannot read the file as {table}")
 
 
-@pytest.mark.parametrize("text", [
-    'interaction_id,created_at,unit_id,channel,first_response_at,resolved_at,contacts_to_resolve\n'
-    f'"a,{CREATED},{PARIS},email,,,\nb,{CREATED},{PARIS},email,,,\n',
-    'interaction_id,created_at,unit_id,channel,first_response_at,resolved_at,contacts_to_resolve\n'
-    f'a,{CREATED},{PARIS},email,,,\nb,{CREATED},"{PARIS},email,,,\nc,{CREATED},{PARIS},email,,,\n',
-], ids=["first-row", "middle-row"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "interaction_id,created_at,unit_id,channel,first_response_at,resolved_at,contacts_to_resolve\n"
+        f'"a,{CREATED},{PARIS},email,,,\nb,{CREATED},{PARIS},email,,,\n',
+        "interaction_id,created_at,unit_id,channel,first_response_at,resolved_at,contacts_to_resolve\n"
+        f'a,{CREATED},{PARIS},email,,,\nb,{CREATED},"{PARIS},email,,,\nc,{CREATED},{PARIS},email,,,\n',
+    ],
+    ids=["first-row", "middle-row"],
+)
 def test_csv_with_an_unterminated_quote_is_unreadable(inputs, cli, text):
     """Left to DuckDB's sniffer, quoting is silently turned off and `"a` becomes an id."""
     _ready(inputs)
@@ -86,8 +93,15 @@ def test_csv_in_latin1_is_read(inputs):
     assert built.query("SELECT unit_id, support_cost FROM costs") == [{"unit_id": PARIS, "support_cost": 3.0}]
 
 
-@pytest.mark.parametrize("table,column", [("interactions", "created_at"), ("org_units", "parent_id"),
-                                          ("survey_responses", "score"), ("costs", "support_cost")])
+@pytest.mark.parametrize(
+    "table,column",
+    [
+        ("interactions", "created_at"),
+        ("org_units", "parent_id"),
+        ("survey_responses", "score"),
+        ("costs", "support_cost"),
+    ],
+)
 def test_missing_required_column_names_file_and_column(inputs, cli, table, column):
     _ready(inputs)
     path = inputs.dir / f"{table}.csv"
@@ -118,6 +132,7 @@ def test_find_sources_matches_names_case_insensitively(inputs):
 
 # --- column names ------------------------------------------------------------------------------------
 
+
 def test_headers_match_case_insensitively_and_extra_columns_are_ignored(inputs):
     rows = [ix("a", CREATED, first="2026-01-05 10:20"), ix("b", CREATED, first="2026-01-05 10:40")]
     upper = [{k.upper() if k != "channel" else " Channel ": v for k, v in r.items()} | {"Notes": "x"} for r in rows]
@@ -129,13 +144,19 @@ def test_headers_match_case_insensitively_and_extra_columns_are_ignored(inputs):
 
 def test_column_mapping_renames_source_columns(inputs):
     rows = [ix("a", CREATED, first="2026-01-05 10:20"), ix("b", CREATED, first="2026-01-05 10:40")]
-    renamed = [{{"interaction_id": "Ticket ID", "created_at": "Opened", "unit_id": "team"}.get(k, k): v
-                for k, v in r.items()} for r in rows]
+    renamed = [
+        {{"interaction_id": "Ticket ID", "created_at": "Opened", "unit_id": "team"}.get(k, k): v for k, v in r.items()}
+        for r in rows
+    ]
     inputs.set("interactions", renamed)
-    built = inputs.build(columns={"interactions": {"Ticket ID": "interaction_id", "OPENED": "Created_At",
-                                                   "team": "unit_id"}})
+    built = inputs.build(
+        columns={"interactions": {"Ticket ID": "interaction_id", "OPENED": "Created_At", "team": "unit_id"}}
+    )
     assert built.value("2026-01", PARIS, "volume") == 2
-    assert [r["interaction_id"] for r in built.query("SELECT interaction_id FROM interactions ORDER BY 1")] == ["a", "b"]
+    assert [r["interaction_id"] for r in built.query("SELECT interaction_id FROM interactions ORDER BY 1")] == [
+        "a",
+        "b",
+    ]
 
 
 def test_column_mapping_through_the_config_file(inputs, cli):
@@ -150,7 +171,9 @@ def test_column_mapping_through_the_config_file(inputs, cli):
 
 
 def test_mapping_without_it_fails_on_the_missing_column(inputs, cli):
-    inputs.set("interactions", [{("Ticket ID" if k == "interaction_id" else k): v for k, v in ix("a", CREATED).items()}])
+    inputs.set(
+        "interactions", [{("Ticket ID" if k == "interaction_id" else k): v for k, v in ix("a", CREATED).items()}]
+    )
     inputs.write()
     _build_fails(cli, inputs, "interactions.csv", "missing required column 'interaction_id'", "Ticket ID")
 
@@ -162,17 +185,23 @@ def test_map_columns_errors():
     with pytest.raises(InputError, match="'Amount' and 'support_cost' both map to 'support_cost'"):
         map_columns(table, ["unit_id", "period", "Amount", "support_cost"], {"amount": "support_cost"}, "costs.csv")
     assert map_columns(table, ["UNIT_ID", "Period", "Amount"], {"AMOUNT": "support_cost"}, "costs.csv") == {
-        "unit_id": "UNIT_ID", "period": "Period", "support_cost": "Amount"}
+        "unit_id": "UNIT_ID",
+        "period": "Period",
+        "support_cost": "Amount",
+    }
 
 
 # --- CSV dialects and row numbers ------------------------------------------------------------------------
 
+
 def test_quoted_fields_multiline_comments_and_row_numbers(inputs):
     inputs.add("interactions", ix("a", CREATED))
-    inputs.add("survey_responses",
-               survey("r1", "csat", 5, "2026-01-05 12:00", unit_id=PARIS, comment='He said "thanks",\nthen left'),
-               survey("r2", "csat", 4, "2026-01-05 12:00", unit_id=PARIS, comment="one, two"),
-               survey("r3", "csat", 9, "2026-01-05 12:00", unit_id=PARIS))
+    inputs.add(
+        "survey_responses",
+        survey("r1", "csat", 5, "2026-01-05 12:00", unit_id=PARIS, comment='He said "thanks",\nthen left'),
+        survey("r2", "csat", 4, "2026-01-05 12:00", unit_id=PARIS, comment="one, two"),
+        survey("r3", "csat", 9, "2026-01-05 12:00", unit_id=PARIS),
+    )
     built = inputs.build()
     assert [(q["row"], q["record_id"]) for q in built.quarantine("survey_responses")] == [(3, "r3")]
     comments = built.query("SELECT comment FROM survey_responses ORDER BY response_id")
@@ -186,30 +215,39 @@ def test_semicolon_separated_csv_with_bom_and_crlf(inputs):
     lines = [header, f"x;{CREATED};{PARIS};email;;;;;2026-01-05 10:10;;;;", f'y;{CREATED};"{PARIS}";chat;;;;;;;;;']
     (inputs.dir / "interactions.csv").write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     from scorecard.warehouse import build
+
     summary = build(Config(), data_dir=inputs.dir, database=inputs.database)
     assert summary.loaded["interactions"] == 2 and summary.quarantined == {}
 
 
 # --- Parquet ---------------------------------------------------------------------------------------------
 
+
 def _typed_frames() -> dict[str, pd.DataFrame]:
     ts = lambda s: pd.Timestamp(s)  # noqa: E731
-    interactions = pd.DataFrame({
-        "interaction_id": ["a", "b", "c"],
-        "created_at": [ts("2026-01-05 10:00"), ts("2026-01-31 23:30"), ts("2026-02-06 10:00")],
-        "unit_id": [PARIS, PARIS, BERLIN],
-        "channel": ["email", "chat", "email"],
-        "first_response_at": [ts("2026-01-05 10:30"), pd.NaT, ts("2026-02-06 10:05")],
-        "resolved_at": [ts("2026-01-05 12:00"), pd.NaT, pd.NaT],
-        "contacts_to_resolve": pd.array([1, None, None], dtype="Int64"),
-        "reopened": pd.array([False, None, None], dtype="boolean"),
-        "handle_time_s": [90.0, None, 30.5],
-    })
-    aware = pd.DataFrame({
-        "response_id": ["s1", "s2"], "survey": ["csat", "nps"], "score": [5, 9],
-        "responded_at": pd.to_datetime(["2026-01-31T23:30:00Z", "2026-01-10T10:00:00Z"], utc=True),
-        "interaction_id": [None, "a"], "unit_id": [PARIS, None],
-    })
+    interactions = pd.DataFrame(
+        {
+            "interaction_id": ["a", "b", "c"],
+            "created_at": [ts("2026-01-05 10:00"), ts("2026-01-31 23:30"), ts("2026-02-06 10:00")],
+            "unit_id": [PARIS, PARIS, BERLIN],
+            "channel": ["email", "chat", "email"],
+            "first_response_at": [ts("2026-01-05 10:30"), pd.NaT, ts("2026-02-06 10:05")],
+            "resolved_at": [ts("2026-01-05 12:00"), pd.NaT, pd.NaT],
+            "contacts_to_resolve": pd.array([1, None, None], dtype="Int64"),
+            "reopened": pd.array([False, None, None], dtype="boolean"),
+            "handle_time_s": [90.0, None, 30.5],
+        }
+    )
+    aware = pd.DataFrame(
+        {
+            "response_id": ["s1", "s2"],
+            "survey": ["csat", "nps"],
+            "score": [5, 9],
+            "responded_at": pd.to_datetime(["2026-01-31T23:30:00Z", "2026-01-10T10:00:00Z"], utc=True),
+            "interaction_id": [None, "a"],
+            "unit_id": [PARIS, None],
+        }
+    )
     return {"interactions": interactions, "survey_responses": aware}
 
 
@@ -219,21 +257,33 @@ def test_parquet_input_works_like_csv(tmp_path):
     as_parquet.write()
     for name, frame in frames.items():
         frame.to_parquet(as_parquet.dir / f"{name}.parquet", index=False)
-        as_csv.set(name, [{k: ("" if pd.isna(v) else (v.isoformat() if isinstance(v, pd.Timestamp) else v))
-                           for k, v in row.items()} for row in frame.to_dict("records")])
+        as_csv.set(
+            name,
+            [
+                {
+                    k: ("" if pd.isna(v) else (v.isoformat() if isinstance(v, pd.Timestamp) else v))
+                    for k, v in row.items()
+                }
+                for row in frame.to_dict("records")
+            ],
+        )
     (as_parquet.dir / "org_units.csv").unlink()
     pd.DataFrame(as_csv.tables["org_units"]).to_parquet(as_parquet.dir / "org_units.parquet", index=False)
     from scorecard.warehouse import build
+
     as_csv.write()
     for inp in (as_parquet, as_csv):
         build(Config(timezone="Europe/Paris"), data_dir=inp.dir, database=inp.database)
     from scorecard_fixtures import Built
+
     from scorecard.warehouse import connect
 
     def results(inp):
         with connect(inp.database) as con:
-            return con.execute("SELECT * FROM results ORDER BY ALL").fetchall(), \
-                   con.execute("SELECT * FROM quarantine ORDER BY ALL").fetchall()
+            return con.execute("SELECT * FROM results ORDER BY ALL").fetchall(), con.execute(
+                "SELECT * FROM quarantine ORDER BY ALL"
+            ).fetchall()
+
     pq, csv = results(as_parquet), results(as_csv)
     assert pq == csv
     assert pq[1] == []

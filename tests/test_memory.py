@@ -8,16 +8,31 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from scorecard_fixtures import assert_one_error_line
 
 from scorecard import kpis
 from scorecard.config import Config
 from scorecard.demo import generate
 from scorecard.warehouse import build
-from scorecard_fixtures import assert_one_error_line
 
 # Every table the build writes, but meta (it records the configuration's fingerprint).
-COMPARED = ("org_units", "unit_tree", "interactions", "survey_responses", "quarantine", "periods", "measures",
-            "targets", "results", "priority", "changes", "comparisons", "breakdowns", "mix_shift", "escalations")
+COMPARED = (
+    "org_units",
+    "unit_tree",
+    "interactions",
+    "survey_responses",
+    "quarantine",
+    "periods",
+    "measures",
+    "targets",
+    "results",
+    "priority",
+    "changes",
+    "comparisons",
+    "breakdowns",
+    "mix_shift",
+    "escalations",
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +77,7 @@ def test_a_small_memory_limit_gives_the_same_database_month_by_month(demo_data, 
         return found
 
     # a budget so small that every month of medians is a piece of its own
-    monkeypatch.setattr(kpis, "MEDIAN_BYTES_PER_VALUE", 10 ** 9)
+    monkeypatch.setattr(kpis, "MEDIAN_BYTES_PER_VALUE", 10**9)
     monkeypatch.setattr(kpis, "median_pieces", spy)
     small = build(_config(memory_limit="100MB"), data_dir=demo_data, database=tmp_path / "small.duckdb")
 
@@ -73,8 +88,10 @@ def test_a_small_memory_limit_gives_the_same_database_month_by_month(demo_data, 
         assert _same(_rows(tmp_path / "whole.duckdb", table), _rows(tmp_path / "small.duckdb", table)), table
     # medians are exact, not merely close
     medians = "SELECT period, unit_id, kpi_id, value FROM measures WHERE kpi_id LIKE '%median' ORDER BY ALL"
-    with duckdb.connect(str(tmp_path / "whole.duckdb"), read_only=True) as a, \
-            duckdb.connect(str(tmp_path / "small.duckdb"), read_only=True) as b:
+    with (
+        duckdb.connect(str(tmp_path / "whole.duckdb"), read_only=True) as a,
+        duckdb.connect(str(tmp_path / "small.duckdb"), read_only=True) as b,
+    ):
         assert a.execute(medians).fetchall() == b.execute(medians).fetchall()
 
 
@@ -83,13 +100,15 @@ def test_median_pieces_are_whole_months_within_the_budget():
     con.execute("""CREATE TABLE interactions AS SELECT TIMESTAMP '2026-01-01' + i * INTERVAL 1 DAY AS created_at
                    FROM range(90) t(i)""")  # 31 + 28 + 31 days
     pieces = kpis.median_pieces(con, 60)
-    assert len(pieces) == 2                                          # Jan + Feb (59), then March
+    assert len(pieces) == 2  # Jan + Feb (59), then March
     assert pieces[0][1] == pieces[1][0] and str(pieces[1][0]) == "2026-03-01 00:00:00"
-    covered = [con.execute("SELECT count(*) FROM interactions WHERE created_at >= ? AND created_at < ?",
-                           list(p)).fetchone()[0] for p in pieces]
+    covered = [
+        con.execute("SELECT count(*) FROM interactions WHERE created_at >= ? AND created_at < ?", list(p)).fetchone()[0]
+        for p in pieces
+    ]
     assert covered == [59, 31]
-    assert len(kpis.median_pieces(con, 10)) == 3                     # a month above the budget stays whole
-    assert len(kpis.median_pieces(con, 10 ** 6)) == 1
+    assert len(kpis.median_pieces(con, 10)) == 3  # a month above the budget stays whole
+    assert len(kpis.median_pieces(con, 10**6)) == 1
 
 
 def test_memory_limit_reads_back_in_bytes():
@@ -99,8 +118,10 @@ def test_memory_limit_reads_back_in_bytes():
 
 
 def test_too_small_a_memory_limit_is_one_line_naming_the_setting(demo_data, tmp_path, cli):
-    (tmp_path / "tiny.yml").write_text(f"data: {demo_data}\ndatabase: {tmp_path / 'db.duckdb'}\n"
-                                       "timezone: Europe/Paris\nmemory_limit: 16MB\n", encoding="utf-8")
+    (tmp_path / "tiny.yml").write_text(
+        f"data: {demo_data}\ndatabase: {tmp_path / 'db.duckdb'}\ntimezone: Europe/Paris\nmemory_limit: 16MB\n",
+        encoding="utf-8",
+    )
     code, out, err = cli("build", "--config", tmp_path / "tiny.yml")
     assert code == 3
     assert_one_error_line(err, "memory_limit", "16MB", "raise memory_limit")

@@ -20,9 +20,16 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTH
 
 
 def _start(state: Path, go: Path, release: Path, n: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, str(CONTENDER), str(state), str(go), str(release)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-            for _ in range(n)]
+    return [
+        subprocess.Popen(
+            [sys.executable, str(CONTENDER), str(state), str(go), str(release)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for _ in range(n)
+    ]
 
 
 def _wait_until(condition, timeout: float = 60) -> None:
@@ -39,7 +46,7 @@ def test_sixteen_simultaneous_starts_twenty_times_give_exactly_one_holder(tmp_pa
         procs = _start(state, go, release, 16)
         go.touch()
         # the holder keeps the lock until every rival has given up: one holder, 15 refusals
-        _wait_until(lambda: sum(p.poll() is not None for p in procs) >= 15)
+        _wait_until(lambda procs=procs: sum(p.poll() is not None for p in procs) >= 15)
         time.sleep(0.05)
         release.touch()
         results = [(p.wait(timeout=60),) + p.communicate() for p in procs]
@@ -63,7 +70,7 @@ def test_a_killed_holder_releases_the_lock_at_once(tmp_path):
             pass
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    with run_lock(state, "test"):   # no stale lock to remove by hand, whatever pid comes next
+    with run_lock(state, "test"):  # no stale lock to remove by hand, whatever pid comes next
         assert held(state)
     assert not held(state)
 

@@ -5,25 +5,25 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from reference_stats import attainment
+from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Built, Inputs, build_module, ix, survey
+
 from scorecard.config import Config, TargetRule
 from scorecard.errors import ConfigError
 from scorecard.warehouse import recompute
-from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Built, Inputs, build_module, ix, survey
 
 approx = pytest.approx
 
 # (period, unit) → (csat responses scoring 4-5, csat responses, frt minutes of each interaction)
 DESIGN = {
-    ("2026-01", PARIS): (17, 20, [60, 60, 60]),     # csat 85 = target: green; frt 60 = target: green
+    ("2026-01", PARIS): (17, 20, [60, 60, 60]),  # csat 85 = target: green; frt 60 = target: green
     ("2026-01", BERLIN): (16, 20, [120, 120, 120]),  # csat 80 = amber: amber 50; frt 120 = amber: amber 50
-    ("2026-01", NYC): (15, 20, [180, 180, 180]),     # one band beyond amber: red 0, both directions
-    ("2026-02", PARIS): (33, 40, [90, 90, 90]),      # half-way: amber 75
+    ("2026-01", NYC): (15, 20, [180, 180, 180]),  # one band beyond amber: red 0, both directions
+    ("2026-02", PARIS): (33, 40, [90, 90, 90]),  # half-way: amber 75
     ("2026-02", BERLIN): (31, 40, [150, 150, 150]),  # half a band beyond amber: red 25
-    ("2026-02", NYC): (14, 20, [30, 30, 30]),        # csat 70, two bands beyond: red, capped at 0; frt green
-    ("2026-03", PARIS): (2, 2, [10, 10, 10]),        # csat n = 2 < min_sample 3: low-n
-    ("2026-03", NYC): (0, 0, [10, 10]),              # frt n = 2: low-n; csat: no-data
+    ("2026-02", NYC): (14, 20, [30, 30, 30]),  # csat 70, two bands beyond: red, capped at 0; frt green
+    ("2026-03", PARIS): (2, 2, [10, 10, 10]),  # csat n = 2 < min_sample 3: low-n
+    ("2026-03", NYC): (0, 0, [10, 10]),  # frt n = 2: low-n; csat: no-data
 }
 MIN_SAMPLE = 3
 
@@ -33,13 +33,18 @@ def status_tables() -> dict:
     for (period, unit), (yes, n, minutes) in DESIGN.items():
         for k, m in enumerate(minutes):
             created = f"{period}-10 10:00:00"
-            interactions.append(ix(f"{period}-{unit}-{k}", created, unit,
-                                   first=f"{period}-10 {10 + m // 60:02d}:{m % 60:02d}:00"))
-        responses += [survey(f"{period}-{unit}-{k}", "csat", 5 if k < yes else 2, f"{period}-12 12:00", unit_id=unit)
-                      for k in range(n)]
+            interactions.append(
+                ix(f"{period}-{unit}-{k}", created, unit, first=f"{period}-10 {10 + m // 60:02d}:{m % 60:02d}:00")
+            )
+        responses += [
+            survey(f"{period}-{unit}-{k}", "csat", 5 if k < yes else 2, f"{period}-12 12:00", unit_id=unit)
+            for k in range(n)
+        ]
     ces = [survey(f"ces-{k}", "ces", 5, "2026-01-12 12:00", unit_id=PARIS) for k in range(3)]
-    pulse = [{"response_id": f"e{k}", "unit_id": PARIS, "responded_at": "2026-03-15 09:00", "score": s}
-             for k, s in enumerate([0, 0, 10])]   # eNPS −33.3: red
+    pulse = [
+        {"response_id": f"e{k}", "unit_id": PARIS, "responded_at": "2026-03-15 09:00", "score": s}
+        for k, s in enumerate([0, 0, 10])
+    ]  # eNPS −33.3: red
     return {"interactions": interactions, "survey_responses": responses + ces, "employee_pulse": pulse}
 
 
@@ -56,17 +61,20 @@ def recomputed(scored: Built, tmp_path, **settings) -> Built:
     return Built(database, summary).reload()
 
 
-@pytest.mark.parametrize("period,unit,expected", [
-    ("2026-01", PARIS, ("green", 100)),
-    ("2026-01", BERLIN, ("amber", 50)),
-    ("2026-01", NYC, ("red", 0)),
-    ("2026-02", PARIS, ("amber", 75)),
-    ("2026-02", BERLIN, ("red", 25)),
-    ("2026-02", NYC, ("red", 0)),
-    ("2026-03", PARIS, ("low-n", None)),
-    ("2026-03", NYC, ("no-data", None)),
-    ("2026-03", BERLIN, ("no-data", None)),
-])
+@pytest.mark.parametrize(
+    "period,unit,expected",
+    [
+        ("2026-01", PARIS, ("green", 100)),
+        ("2026-01", BERLIN, ("amber", 50)),
+        ("2026-01", NYC, ("red", 0)),
+        ("2026-02", PARIS, ("amber", 75)),
+        ("2026-02", BERLIN, ("red", 25)),
+        ("2026-02", NYC, ("red", 0)),
+        ("2026-03", PARIS, ("low-n", None)),
+        ("2026-03", NYC, ("no-data", None)),
+        ("2026-03", BERLIN, ("no-data", None)),
+    ],
+)
 def test_csat_status_and_score_higher_is_better(scored, period, unit, expected):
     row = scored.row(period, unit, "csat")
     assert (row["target"], row["amber"]) == (85, 80)
@@ -75,17 +83,20 @@ def test_csat_status_and_score_higher_is_better(scored, period, unit, expected):
         assert row["score"] == approx(attainment("higher", row["value"], 85, 80))
 
 
-@pytest.mark.parametrize("period,unit,expected", [
-    ("2026-01", PARIS, ("green", 100)),
-    ("2026-01", BERLIN, ("amber", 50)),
-    ("2026-01", NYC, ("red", 0)),
-    ("2026-02", PARIS, ("amber", 75)),
-    ("2026-02", BERLIN, ("red", 25)),
-    ("2026-02", NYC, ("green", 100)),
-    ("2026-03", PARIS, ("green", 100)),
-    ("2026-03", NYC, ("low-n", None)),
-    ("2026-03", BERLIN, ("no-data", None)),
-])
+@pytest.mark.parametrize(
+    "period,unit,expected",
+    [
+        ("2026-01", PARIS, ("green", 100)),
+        ("2026-01", BERLIN, ("amber", 50)),
+        ("2026-01", NYC, ("red", 0)),
+        ("2026-02", PARIS, ("amber", 75)),
+        ("2026-02", BERLIN, ("red", 25)),
+        ("2026-02", NYC, ("green", 100)),
+        ("2026-03", PARIS, ("green", 100)),
+        ("2026-03", NYC, ("low-n", None)),
+        ("2026-03", BERLIN, ("no-data", None)),
+    ],
+)
 def test_frt_status_and_score_lower_is_better(scored, period, unit, expected):
     row = scored.row(period, unit, "frt_median")
     assert (row["target"], row["amber"]) == (60, 120)
@@ -114,15 +125,18 @@ def _composite_reference(built: Built, period: str, unit: str) -> tuple[float | 
     return value, total, len(used)
 
 
-@pytest.mark.parametrize("period,unit,expected", [
-    ("2026-01", PARIS, 100),
-    ("2026-01", BERLIN, 50),
-    ("2026-01", NYC, 0),
-    ("2026-01", EU, 75),                  # pooled csat 82.5 and frt median 90: both 75
-    ("2026-02", NYC, 37.5),               # (25 × 0 + 15 × 100) ÷ 40, not ÷ 100
-    ("2026-03", PARIS, 60),               # csat low-n left out: (15 × 100 + 10 × 0) ÷ 25
-    ("2026-03", BERLIN, None),            # nothing scored
-])
+@pytest.mark.parametrize(
+    "period,unit,expected",
+    [
+        ("2026-01", PARIS, 100),
+        ("2026-01", BERLIN, 50),
+        ("2026-01", NYC, 0),
+        ("2026-01", EU, 75),  # pooled csat 82.5 and frt median 90: both 75
+        ("2026-02", NYC, 37.5),  # (25 × 0 + 15 × 100) ÷ 40, not ÷ 100
+        ("2026-03", PARIS, 60),  # csat low-n left out: (15 × 100 + 10 × 0) ÷ 25
+        ("2026-03", BERLIN, None),  # nothing scored
+    ],
+)
 def test_composite_is_the_renormalised_weighted_mean(scored, period, unit, expected):
     row = scored.row(period, unit, "composite")
     value, weight, used = _composite_reference(scored, period, unit)
@@ -135,7 +149,7 @@ def test_composite_is_the_renormalised_weighted_mean(scored, period, unit, expec
 
 def test_composite_weights_of_march_paris(scored):
     row = scored.row("2026-03", PARIS, "composite")
-    assert (row["weight"], row["n"]) == (25, 2)   # frt_median 15 + enps 10
+    assert (row["weight"], row["n"]) == (25, 2)  # frt_median 15 + enps 10
 
 
 def test_every_unit_and_period_has_a_composite_row(scored):
@@ -145,6 +159,7 @@ def test_every_unit_and_period_has_a_composite_row(scored):
 
 
 # --- priority matrix ------------------------------------------------------------------------------------
+
 
 def quadrant(built: Built, period: str, unit: str, kpi: str) -> dict:
     rows = built.query("SELECT * FROM priority WHERE period = ? AND unit_id = ? AND kpi_id = ?", [period, unit, kpi])
@@ -163,31 +178,42 @@ def test_priority_with_the_default_weights(scored):
     for (period, unit, kpi), (importance, gap, label) in cases.items():
         row = quadrant(scored, period, unit, kpi)
         assert (row["importance"], row["gap"], row["quadrant"], row["tracked"]) == (
-            approx(importance), approx(gap), label, False)
+            approx(importance),
+            approx(gap),
+            label,
+            False,
+        )
     # only KPIs with a target and a score are placed
-    kpis = {r["kpi_id"] for r in scored.query("SELECT kpi_id FROM priority WHERE period = '2026-03' AND unit_id = ?", [PARIS])}
+    kpis = {
+        r["kpi_id"]
+        for r in scored.query("SELECT kpi_id FROM priority WHERE period = '2026-03' AND unit_id = ?", [PARIS])
+    }
     assert kpis == {"frt_median", "enps"}
 
 
-EQUAL_FOUR = [TargetRule(kpi=k, weight=w) for k, w in
-              (("csat", 25), ("nps", 25), ("fcr", 25), ("frt_median", 25), ("sla_frt", 0), ("enps", 0))]
-LIGHT_CSAT = [TargetRule(kpi=k, weight=w) for k, w in
-              (("csat", 10), ("nps", 30), ("fcr", 30), ("frt_median", 30), ("sla_frt", 0), ("enps", 0))]
+EQUAL_FOUR = [
+    TargetRule(kpi=k, weight=w)
+    for k, w in (("csat", 25), ("nps", 25), ("fcr", 25), ("frt_median", 25), ("sla_frt", 0), ("enps", 0))
+]
+LIGHT_CSAT = [
+    TargetRule(kpi=k, weight=w)
+    for k, w in (("csat", 10), ("nps", 30), ("fcr", 30), ("frt_median", 30), ("sla_frt", 0), ("enps", 0))
+]
 
 
 def test_priority_boundaries_count_as_high(scored, tmp_path):
     """Importance exactly 100 ÷ 4 weighted KPIs and gap exactly 25 both fall on the high side."""
     built = recomputed(scored, tmp_path, targets=EQUAL_FOUR)
-    row = quadrant(built, "2026-02", PARIS, "csat")     # score 75
+    row = quadrant(built, "2026-02", PARIS, "csat")  # score 75
     assert (row["importance"], row["gap"], row["quadrant"]) == (25, 25, "fix now")
-    row = quadrant(built, "2026-01", PARIS, "csat")     # score 100
+    row = quadrant(built, "2026-01", PARIS, "csat")  # score 100
     assert (row["importance"], row["gap"], row["quadrant"]) == (25, 0, "maintain")
     row = quadrant(built, "2026-02", PARIS, "frt_median")
     assert (row["importance"], row["gap"], row["quadrant"]) == (25, 25, "fix now")
 
 
 def test_priority_low_importance(scored, tmp_path):
-    built = recomputed(scored, tmp_path, targets=LIGHT_CSAT)   # split 25; csat 10 %
+    built = recomputed(scored, tmp_path, targets=LIGHT_CSAT)  # split 25; csat 10 %
     row = quadrant(built, "2026-02", PARIS, "csat")
     assert (row["importance"], row["gap"], row["quadrant"]) == (10, 25, "monitor")
     assert quadrant(built, "2026-01", PARIS, "csat")["quadrant"] == "low priority"
@@ -195,12 +221,16 @@ def test_priority_low_importance(scored, tmp_path):
 
 
 def test_priority_importance_split_setting_and_tracked_kpis(scored, tmp_path):
-    built = recomputed(scored, tmp_path, quadrants={"importance": 15, "gap": 50},
-                       targets=[TargetRule(kpi="ces", target=5.5, amber=5.0)])
-    assert quadrant(built, "2026-01", PARIS, "frt_median")["quadrant"] == "maintain"   # 15 ≥ 15
-    assert quadrant(built, "2026-02", BERLIN, "frt_median")["quadrant"] == "fix now"   # gap 75 ≥ 50
-    assert quadrant(built, "2026-02", PARIS, "frt_median")["quadrant"] == "maintain"   # gap 25 < 50
-    ces = quadrant(built, "2026-01", PARIS, "ces")   # weight 0, ces 5.0 at amber: score 50
+    built = recomputed(
+        scored,
+        tmp_path,
+        quadrants={"importance": 15, "gap": 50},
+        targets=[TargetRule(kpi="ces", target=5.5, amber=5.0)],
+    )
+    assert quadrant(built, "2026-01", PARIS, "frt_median")["quadrant"] == "maintain"  # 15 ≥ 15
+    assert quadrant(built, "2026-02", BERLIN, "frt_median")["quadrant"] == "fix now"  # gap 75 ≥ 50
+    assert quadrant(built, "2026-02", PARIS, "frt_median")["quadrant"] == "maintain"  # gap 25 < 50
+    ces = quadrant(built, "2026-01", PARIS, "ces")  # weight 0, ces 5.0 at amber: score 50
     assert (ces["tracked"], ces["importance"], ces["gap"], ces["quadrant"]) == (True, 0, 50, "monitor")
     assert built.row("2026-01", PARIS, "ces")["status"] == "amber"
 
@@ -222,40 +252,47 @@ def resolved(scored, tmp_path_factory) -> Built:
     return recomputed(scored, tmp_path_factory.mktemp("resolved"), targets=RULES)
 
 
-@pytest.mark.parametrize("period,unit,target,amber", [
-    ("2026-01", ROOT, 90, 85),     # global rule beats the catalog (85/80)
-    ("2026-01", NA, 90, 85),
-    ("2026-01", NYC, 90, 85),
-    ("2026-01", EU, 70, 60),       # unit rule beats the global rule
-    ("2026-01", PARIS, 70, 60),    # ... and applies to the unit's descendants
-    ("2026-01", BERLIN, 70, 60),
-    ("2026-02", PARIS, 95, 90),    # the unit's own rule from 2026-02 on
-    ("2026-03", PARIS, 95, 90),
-    ("2026-02", BERLIN, 70, 60),   # a sibling keeps its ancestor's rule
-    ("2026-02", EU, 70, 60),       # a parent is not affected by its child's rule
-    ("2026-02", NYC, 90, 85),
-    ("2026-03", NYC, 88, 83),      # a later global rule replaces the earlier one from its month on
-    ("2026-03", EU, 70, 60),       # the unit rule still beats the newer global one
-])
+@pytest.mark.parametrize(
+    "period,unit,target,amber",
+    [
+        ("2026-01", ROOT, 90, 85),  # global rule beats the catalog (85/80)
+        ("2026-01", NA, 90, 85),
+        ("2026-01", NYC, 90, 85),
+        ("2026-01", EU, 70, 60),  # unit rule beats the global rule
+        ("2026-01", PARIS, 70, 60),  # ... and applies to the unit's descendants
+        ("2026-01", BERLIN, 70, 60),
+        ("2026-02", PARIS, 95, 90),  # the unit's own rule from 2026-02 on
+        ("2026-03", PARIS, 95, 90),
+        ("2026-02", BERLIN, 70, 60),  # a sibling keeps its ancestor's rule
+        ("2026-02", EU, 70, 60),  # a parent is not affected by its child's rule
+        ("2026-02", NYC, 90, 85),
+        ("2026-03", NYC, 88, 83),  # a later global rule replaces the earlier one from its month on
+        ("2026-03", EU, 70, 60),  # the unit rule still beats the newer global one
+    ],
+)
 def test_csat_target_resolution(resolved, period, unit, target, amber):
     row = resolved.row(period, unit, "csat")
     assert (row["target"], row["amber"]) == (target, amber)
-    targets = resolved.query("SELECT target, amber FROM targets WHERE period = ? AND unit_id = ? AND kpi_id = 'csat'",
-                             [period, unit])
+    targets = resolved.query(
+        "SELECT target, amber FROM targets WHERE period = ? AND unit_id = ? AND kpi_id = 'csat'", [period, unit]
+    )
     assert targets == [{"target": target, "amber": amber}]
 
 
 def test_effective_from_switches_the_target_mid_year(resolved):
     for unit in UNITS:
-        assert (resolved.row("2026-01", unit, "frt_median")["target"], resolved.row("2026-01", unit, "frt_median")["amber"]) == (60, 120)
+        assert (
+            resolved.row("2026-01", unit, "frt_median")["target"],
+            resolved.row("2026-01", unit, "frt_median")["amber"],
+        ) == (60, 120)
         for period in ("2026-02", "2026-03"):
             row = resolved.row(period, unit, "frt_median")
             assert (row["target"], row["amber"]) == (30, 45)
 
 
 def test_statuses_follow_the_resolved_targets(resolved):
-    assert resolved.row("2026-01", BERLIN, "csat")["status"] == "green"     # 80 against 70 (catalog: amber)
-    paris = resolved.row("2026-02", PARIS, "csat")                          # 82.5 against 95/90
+    assert resolved.row("2026-01", BERLIN, "csat")["status"] == "green"  # 80 against 70 (catalog: amber)
+    paris = resolved.row("2026-02", PARIS, "csat")  # 82.5 against 95/90
     assert (paris["status"], paris["score"]) == ("red", 0)
     assert resolved.row("2026-02", PARIS, "frt_median")["status"] == "red"  # 90 against 30/45
     assert resolved.row("2026-02", NYC, "frt_median")["status"] == "green"  # 30 against 30
@@ -265,7 +302,11 @@ def test_statuses_follow_the_resolved_targets(resolved):
 def test_fields_fall_through_independently(resolved):
     for unit in (NA, NYC):
         row = resolved.row("2026-01", unit, "nps")
-        assert (row["target"], row["amber"], row["weight"]) == (40, 30, 5)   # weight from the rule, band from the catalog
+        assert (row["target"], row["amber"], row["weight"]) == (
+            40,
+            30,
+            5,
+        )  # weight from the rule, band from the catalog
     assert resolved.row("2026-01", ROOT, "nps")["weight"] == 20
     assert resolved.row("2026-01", EU, "csat")["weight"] == 25
 
@@ -282,14 +323,20 @@ def test_unknown_unit_in_targets_is_a_config_error(tmp_path):
     assert not (tmp_path / "db.duckdb").exists()
 
 
-@pytest.mark.parametrize("rule,message", [
-    (TargetRule(kpi="csat", target=80, amber=90), r"higher is better, so amber \(90\) must be below target \(80\)"),
-    (TargetRule(kpi="csat", target=80, amber=80), r"amber \(80\) must be below target \(80\)"),
-    (TargetRule(kpi="frt_median", target=60, amber=30), r"lower is better, so amber \(30\) must be above target \(60\)"),
-    # a target alone keeps the catalog's amber (80), which is then above it
-    (TargetRule(kpi="csat", unit=PARIS, target=75), r"targets for csat .*amber \(80\) must be below target \(75\)"),
-    (TargetRule(kpi="ces", target=5), r"a target needs an amber threshold"),
-])
+@pytest.mark.parametrize(
+    "rule,message",
+    [
+        (TargetRule(kpi="csat", target=80, amber=90), r"higher is better, so amber \(90\) must be below target \(80\)"),
+        (TargetRule(kpi="csat", target=80, amber=80), r"amber \(80\) must be below target \(80\)"),
+        (
+            TargetRule(kpi="frt_median", target=60, amber=30),
+            r"lower is better, so amber \(30\) must be above target \(60\)",
+        ),
+        # a target alone keeps the catalog's amber (80), which is then above it
+        (TargetRule(kpi="csat", unit=PARIS, target=75), r"targets for csat .*amber \(80\) must be below target \(75\)"),
+        (TargetRule(kpi="ces", target=5), r"a target needs an amber threshold"),
+    ],
+)
 def test_amber_on_the_wrong_side_is_a_config_error(tmp_path, rule, message):
     with pytest.raises(ConfigError, match=message):
         _build_with_rules(tmp_path, [rule])

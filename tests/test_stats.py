@@ -7,9 +7,9 @@ import statistics
 
 import duckdb
 import pytest
+from reference_stats import adjusted_wald, attainment, mean_interval, wilson
 from statsmodels.stats.proportion import proportion_confint
 
-from reference_stats import adjusted_wald, attainment, mean_interval, wilson
 from scorecard.stats import install_macros
 
 approx = pytest.approx
@@ -29,9 +29,10 @@ def one(con, sql: str, *params):
 
 # --- Wilson ---------------------------------------------------------------------------------------
 
+
 def test_wilson_8_of_10_matches_the_published_interval(con):
     low, high = one(con, "wilson_low(8, 10), wilson_high(8, 10)")
-    assert (round(low, 1), round(high, 1)) == (49.0, 94.3)   # the published 95% Wilson interval
+    assert (round(low, 1), round(high, 1)) == (49.0, 94.3)  # the published 95% Wilson interval
     sm_low, sm_high = proportion_confint(8, 10, alpha=0.05, method="wilson")
     assert (low, high) == (approx(100 * sm_low, abs=5e-3), approx(100 * sm_high, abs=5e-3))
 
@@ -52,6 +53,7 @@ def test_wilson_zero_records_has_no_interval(con):
 
 
 # --- adjusted Wald (Rocks 2016) ----------------------------------------------------------------------
+
 
 def test_adjusted_wald_by_hand(con):
     # 6 promoters, 2 detractors, n = 10: n′ = 13, p = 6.75/13, d = 2.75/13
@@ -78,6 +80,7 @@ def test_adjusted_wald_is_clipped_to_plus_minus_100(con):
 
 
 # --- means --------------------------------------------------------------------------------------------
+
 
 def _sums(values):
     return sum(values), sum(v * v for v in values), len(values)
@@ -108,46 +111,53 @@ def test_constant_values_have_a_zero_width_interval(con):
 
 # --- status and score macros ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("direction,value,n,target,amber,expected", [
-    ("higher", 85, 50, 85, 80, "green"),       # exactly at target
-    ("higher", 84.999, 50, 85, 80, "amber"),
-    ("higher", 80, 50, 85, 80, "amber"),       # exactly at amber
-    ("higher", 79.999, 50, 85, 80, "red"),
-    ("higher", 75, 50, 85, 80, "red"),         # one band beyond amber
-    ("lower", 60, 50, 60, 120, "green"),
-    ("lower", 60.001, 50, 60, 120, "amber"),
-    ("lower", 120, 50, 60, 120, "amber"),
-    ("lower", 120.001, 50, 60, 120, "red"),
-    ("lower", 180, 50, 60, 120, "red"),
-    ("higher", None, 0, 85, 80, "no-data"),
-    ("higher", 85, 29, 85, 80, "low-n"),       # below min_sample 30
-    ("higher", 85, 30, 85, 80, "green"),       # at min_sample
-    ("higher", 85, 50, None, None, "no-target"),
-    ("higher", None, 0, None, None, "no-data"),    # no-data wins over no-target
-    ("higher", 10, 5, None, None, "low-n"),        # low-n wins over no-target
-    ("context", 12, 12, None, None, None),
-])
+
+@pytest.mark.parametrize(
+    "direction,value,n,target,amber,expected",
+    [
+        ("higher", 85, 50, 85, 80, "green"),  # exactly at target
+        ("higher", 84.999, 50, 85, 80, "amber"),
+        ("higher", 80, 50, 85, 80, "amber"),  # exactly at amber
+        ("higher", 79.999, 50, 85, 80, "red"),
+        ("higher", 75, 50, 85, 80, "red"),  # one band beyond amber
+        ("lower", 60, 50, 60, 120, "green"),
+        ("lower", 60.001, 50, 60, 120, "amber"),
+        ("lower", 120, 50, 60, 120, "amber"),
+        ("lower", 120.001, 50, 60, 120, "red"),
+        ("lower", 180, 50, 60, 120, "red"),
+        ("higher", None, 0, 85, 80, "no-data"),
+        ("higher", 85, 29, 85, 80, "low-n"),  # below min_sample 30
+        ("higher", 85, 30, 85, 80, "green"),  # at min_sample
+        ("higher", 85, 50, None, None, "no-target"),
+        ("higher", None, 0, None, None, "no-data"),  # no-data wins over no-target
+        ("higher", 10, 5, None, None, "low-n"),  # low-n wins over no-target
+        ("context", 12, 12, None, None, None),
+    ],
+)
 def test_status(con, direction, value, n, target, amber, expected):
     got = one(con, "kpi_status(?, ?::DOUBLE, ?, 30, ?::DOUBLE, ?::DOUBLE)", direction, value, n, target, amber)[0]
     assert got == expected
 
 
-@pytest.mark.parametrize("direction,value,target,amber,expected", [
-    ("higher", 85, 85, 80, 100),
-    ("higher", 99, 85, 80, 100),
-    ("higher", 82.5, 85, 80, 75),
-    ("higher", 80, 85, 80, 50),
-    ("higher", 77.5, 85, 80, 25),
-    ("higher", 75, 85, 80, 0),      # one band width beyond amber
-    ("higher", 60, 85, 80, 0),      # capped
-    ("lower", 60, 60, 120, 100),
-    ("lower", 10, 60, 120, 100),
-    ("lower", 90, 60, 120, 75),
-    ("lower", 120, 60, 120, 50),
-    ("lower", 150, 60, 120, 25),
-    ("lower", 180, 60, 120, 0),
-    ("lower", 500, 60, 120, 0),
-])
+@pytest.mark.parametrize(
+    "direction,value,target,amber,expected",
+    [
+        ("higher", 85, 85, 80, 100),
+        ("higher", 99, 85, 80, 100),
+        ("higher", 82.5, 85, 80, 75),
+        ("higher", 80, 85, 80, 50),
+        ("higher", 77.5, 85, 80, 25),
+        ("higher", 75, 85, 80, 0),  # one band width beyond amber
+        ("higher", 60, 85, 80, 0),  # capped
+        ("lower", 60, 60, 120, 100),
+        ("lower", 10, 60, 120, 100),
+        ("lower", 90, 60, 120, 75),
+        ("lower", 120, 60, 120, 50),
+        ("lower", 150, 60, 120, 25),
+        ("lower", 180, 60, 120, 0),
+        ("lower", 500, 60, 120, 0),
+    ],
+)
 def test_score(con, direction, value, target, amber, expected):
     got = one(con, "kpi_score(?, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE)", direction, value, target, amber)[0]
     assert got == approx(expected)
@@ -165,8 +175,10 @@ def test_elapsed_seconds_across_a_daylight_saving_change():
 
 # --- the fast elapsed_s of a compute (install_elapsed) ------------------------------------------------
 
-@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "America/Santiago",
-                                  "Asia/Kolkata", "UTC"])
+
+@pytest.mark.parametrize(
+    "zone", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "Asia/Kolkata", "UTC"]
+)
 def test_fast_elapsed_equals_the_time_zone_conversion(zone):
     """Every pair of a grid of local timestamps around the year's offset changes (gaps and repeated
     hours included, to the second and with fractions): the same seconds as converting each."""
@@ -181,13 +193,18 @@ def test_fast_elapsed_equals_the_time_zone_conversion(zone):
     changes = utc_offset_changes(con, low, high)
     expected_changes = {"UTC": 0, "Asia/Kolkata": 0}.get(zone, 4)
     assert len(changes) == expected_changes
-    con.execute("""CREATE TABLE ts AS
+    con.execute(
+        """CREATE TABLE ts AS
         SELECT t FROM (SELECT unnest(range(TIMESTAMP '2025-01-01', TIMESTAMP '2026-12-31', INTERVAL 23 HOUR)) AS t)
         UNION ALL
         SELECT c + INTERVAL (s) SECOND + INTERVAL 250 MILLISECOND * (s % 2)
-        FROM (SELECT unnest(?::TIMESTAMP[]) AS c), range(-5400, 5400, 599) r(s)""", [[c for c, _ in changes]])
-    con.execute("CREATE TABLE slow AS SELECT a.t AS t0, b.t AS t1, elapsed_s(a.t, b.t) AS s FROM ts a, ts b "
-                "WHERE b.t >= a.t AND b.t - a.t < INTERVAL 40 DAY")
+        FROM (SELECT unnest(?::TIMESTAMP[]) AS c), range(-5400, 5400, 599) r(s)""",
+        [[c for c, _ in changes]],
+    )
+    con.execute(
+        "CREATE TABLE slow AS SELECT a.t AS t0, b.t AS t1, elapsed_s(a.t, b.t) AS s FROM ts a, ts b "
+        "WHERE b.t >= a.t AND b.t - a.t < INTERVAL 40 DAY"
+    )
     install_elapsed(con, low, high)
     worst, pairs = con.execute("SELECT max(abs(elapsed_s(t0, t1) - s)), count(*) FROM slow").fetchone()
     assert pairs > 20_000

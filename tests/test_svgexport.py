@@ -22,16 +22,20 @@ def _figures() -> list[go.Figure]:
 @pytest.fixture(scope="module")
 def reference() -> list[bytes]:
     """plotly's to_image, which reloads kaleido's page for every figure."""
-    return [_deterministic_svg(pio.to_image(f, format="svg", width=w), "x")
-            for f, w in zip(_figures(), (None, 500, None))]
+    return [
+        _deterministic_svg(pio.to_image(f, format="svg", width=w), "x") for f, w in zip(_figures(), (None, 500, None))
+    ]
 
 
 def test_one_kept_kaleido_gives_the_bytes_plotly_gives(reference):
     try:
         figures = _figures()
         # twice over, in turn: a figure drawn after another comes out as if drawn alone
-        got = [_deterministic_svg(svgexport.svg(f, width=w), "x")
-               for _ in range(2) for f, w in zip(figures, (None, 500, None))]
+        got = [
+            _deterministic_svg(svgexport.svg(f, width=w), "x")
+            for _ in range(2)
+            for f, w in zip(figures, (None, 500, None))
+        ]
         assert got == reference * 2
     finally:
         svgexport.close()

@@ -6,11 +6,22 @@ import ast
 import inspect
 
 import pytest
+from scorecard_fixtures import (
+    BERLIN,
+    EU,
+    NYC,
+    PARIS,
+    ROOT,
+    Built,
+    Inputs,
+    assert_one_error_line,
+    build_module,
+    ix,
+    survey,
+)
 
 from scorecard import validation
 from scorecard.errors import InputError
-from scorecard_fixtures import (BERLIN, EU, NYC, PARIS, ROOT, Built, Inputs, assert_one_error_line, build_module, ix,
-                                survey)
 
 OK_CREATED = "2026-01-05 10:00:00"
 
@@ -19,25 +30,25 @@ OK_CREATED = "2026-01-05 10:00:00"
 INTERACTIONS = [
     ix("ok1", OK_CREATED, PARIS, first="2026-01-05 10:30", resolved="2026-01-05 12:00", handle=100, reopened="no"),
     ix("ok2", OK_CREATED, BERLIN, first="2026-01-05 10:30"),
-    ix("", OK_CREATED, PARIS),                                                 # 3
-    ix("ok1", OK_CREATED, PARIS),                                              # 4
-    ix("bad_created", "2026-13-01 10:00", PARIS),                               # 5
-    ix("no_unit", OK_CREATED, " "),                                            # 6
-    ix("lyon", OK_CREATED, "EU/Lyon"),                                         # 7
-    ix("bad_first", OK_CREATED, PARIS, first="soon"),                          # 8
-    ix("bad_resolved", OK_CREATED, PARIS, resolved="2026-01-32 10:00"),        # 9
-    ix("early_answer", OK_CREATED, PARIS, first="2026-01-05 09:59:59"),        # 10
-    ix("early_resolve", OK_CREATED, PARIS, resolved="2026-01-04 10:00"),       # 11
-    ix("zero_contacts", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts=0),      # 12
-    ix("half_contact", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts="1.5"),   # 13
-    ix("no_contacts", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts=""),       # 14
+    ix("", OK_CREATED, PARIS),  # 3
+    ix("ok1", OK_CREATED, PARIS),  # 4
+    ix("bad_created", "2026-13-01 10:00", PARIS),  # 5
+    ix("no_unit", OK_CREATED, " "),  # 6
+    ix("lyon", OK_CREATED, "EU/Lyon"),  # 7
+    ix("bad_first", OK_CREATED, PARIS, first="soon"),  # 8
+    ix("bad_resolved", OK_CREATED, PARIS, resolved="2026-01-32 10:00"),  # 9
+    ix("early_answer", OK_CREATED, PARIS, first="2026-01-05 09:59:59"),  # 10
+    ix("early_resolve", OK_CREATED, PARIS, resolved="2026-01-04 10:00"),  # 11
+    ix("zero_contacts", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts=0),  # 12
+    ix("half_contact", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts="1.5"),  # 13
+    ix("no_contacts", OK_CREATED, PARIS, resolved="2026-01-05 11:00", contacts=""),  # 14
     ix("bad_reopened", OK_CREATED, PARIS, resolved="2026-01-05 11:00", reopened="maybe"),  # 15
-    ix("bad_handle", OK_CREATED, PARIS, handle="12s"),                         # 16
-    ix("negative_handle", OK_CREATED, PARIS, handle="-5"),                     # 17
-    ix("   ", OK_CREATED, PARIS),                                              # 18
+    ix("bad_handle", OK_CREATED, PARIS, handle="12s"),  # 16
+    ix("negative_handle", OK_CREATED, PARIS, handle="-5"),  # 17
+    ix("   ", OK_CREATED, PARIS),  # 18
     # DuckDB casts these to timestamps, but they are not ISO 8601
-    ix("epoch_created", "epoch", PARIS),                                       # 19
-    ix("inf_resolved", OK_CREATED, PARIS, resolved="infinity", contacts=1),    # 20
+    ix("epoch_created", "epoch", PARIS),  # 19
+    ix("inf_resolved", OK_CREATED, PARIS, resolved="infinity", contacts=1),  # 20
 ]
 INTERACTIONS_BAD = [
     (3, None, "missing interaction_id"),
@@ -62,18 +73,18 @@ INTERACTIONS_BAD = [
 
 SURVEYS = [
     survey("sv_ok", "csat", 5, "2026-01-05 13:00", interaction_id="ok1"),
-    survey("", "csat", 5, "2026-01-05 13:00", unit_id=PARIS),                    # 2
-    survey("sv_ok", "csat", 5, "2026-01-05 13:00", unit_id=PARIS),               # 3
-    survey("sv_kind", "csi", 5, "2026-01-05 13:00", unit_id=PARIS),              # 4
-    survey("sv_when", "csat", 5, "yesterday", unit_id=PARIS),                    # 5
-    survey("sv_score", "csat", "five", "2026-01-05 13:00", unit_id=PARIS),       # 6
-    survey("sv_range", "csat", 0, "2026-01-05 13:00", unit_id=PARIS),            # 7
-    survey("sv_ix", "csat", 5, "2026-01-05 13:00", interaction_id="nope"),       # 8
-    survey("sv_nowhere", "csat", 5, "2026-01-05 13:00"),                         # 9
-    survey("sv_lyon", "csat", 5, "2026-01-05 13:00", unit_id="EU/Lyon"),         # 10
-    survey("sv_early", "csat", 1, "2026-01-05 09:00", interaction_id="ok1"),     # 11
-    survey("sv_late", "csat", 1, "2026-01-12 12:00:01", interaction_id="ok1"),   # 12
-    survey("sv_dup", "csat", 1, "2026-01-06 10:00", interaction_id="ok1"),       # 13
+    survey("", "csat", 5, "2026-01-05 13:00", unit_id=PARIS),  # 2
+    survey("sv_ok", "csat", 5, "2026-01-05 13:00", unit_id=PARIS),  # 3
+    survey("sv_kind", "csi", 5, "2026-01-05 13:00", unit_id=PARIS),  # 4
+    survey("sv_when", "csat", 5, "yesterday", unit_id=PARIS),  # 5
+    survey("sv_score", "csat", "five", "2026-01-05 13:00", unit_id=PARIS),  # 6
+    survey("sv_range", "csat", 0, "2026-01-05 13:00", unit_id=PARIS),  # 7
+    survey("sv_ix", "csat", 5, "2026-01-05 13:00", interaction_id="nope"),  # 8
+    survey("sv_nowhere", "csat", 5, "2026-01-05 13:00"),  # 9
+    survey("sv_lyon", "csat", 5, "2026-01-05 13:00", unit_id="EU/Lyon"),  # 10
+    survey("sv_early", "csat", 1, "2026-01-05 09:00", interaction_id="ok1"),  # 11
+    survey("sv_late", "csat", 1, "2026-01-12 12:00:01", interaction_id="ok1"),  # 12
+    survey("sv_dup", "csat", 1, "2026-01-06 10:00", interaction_id="ok1"),  # 13
     survey("sv_nps", "nps", 10, "2026-01-06 10:00", interaction_id="ok1"),
 ]
 SURVEYS_BAD = [
@@ -120,8 +131,14 @@ PULSE_BAD = [
 
 
 def review(rid, interaction, when, score, fail="false"):
-    return {"review_id": rid, "interaction_id": interaction, "reviewer_id": "r1", "reviewed_at": when,
-            "score": score, "critical_fail": fail}
+    return {
+        "review_id": rid,
+        "interaction_id": interaction,
+        "reviewer_id": "r1",
+        "reviewed_at": when,
+        "score": score,
+        "critical_fail": fail,
+    }
 
 
 QA = [
@@ -209,10 +226,10 @@ BENCHMARKS = [
     bench("nps", year="2025.5"),
     bench("nps", median=""),
     bench("fcr", p25="low"),
-    bench("fcr", p25=80, median=70),                 # 7
-    bench("aht", p25=8, median=10, p75=9),           # 8: lower is better, quartiles still ascend
-    bench("csat", p25=70, p75=90),                   # 9: csat, Acme 2025, 2025, no segment again
-    bench("aht", p25=8, median=10, p75=12),          # 10: valid
+    bench("fcr", p25=80, median=70),  # 7
+    bench("aht", p25=8, median=10, p75=9),  # 8: lower is better, quartiles still ascend
+    bench("csat", p25=70, p75=90),  # 9: csat, Acme 2025, 2025, no segment again
+    bench("aht", p25=8, median=10, p75=12),  # 10: valid
 ]
 BENCHMARKS_BAD = [
     (2, "happiness", "unknown kpi_id"),
@@ -227,8 +244,16 @@ BENCHMARKS_BAD = [
 
 
 def comment(period, unit, kpi="", analysis="why", action="", due="", status=""):
-    return {"period": period, "unit_id": unit, "kpi_id": kpi, "author": "lead", "analysis": analysis,
-            "action": action, "due": due, "action_status": status}
+    return {
+        "period": period,
+        "unit_id": unit,
+        "kpi_id": kpi,
+        "author": "lead",
+        "analysis": analysis,
+        "action": action,
+        "due": due,
+        "action_status": status,
+    }
 
 
 COMMENTARY = [
@@ -241,7 +266,7 @@ COMMENTARY = [
     comment("2026-01", PARIS, action="hire", due="soon"),
     comment("2026-01", PARIS, action="hire", status="finished"),
     comment("2026-01", PARIS, "fcr", action="retrain"),
-    comment("2026-01", PARIS, analysis="", action="hire", status="planned"),   # 10: valid
+    comment("2026-01", PARIS, analysis="", action="hire", status="planned"),  # 10: valid
 ]
 COMMENTARY_BAD = [
     (2, f"2026-1 {PARIS}", "invalid period (expected YYYY-MM)"),
@@ -256,8 +281,16 @@ COMMENTARY_BAD = [
 
 
 def initiative(iid, unit=PARIS, kpi="csat", start="2026-01", control="", window=""):
-    return {"initiative_id": iid, "name": "n", "kpi_id": kpi, "unit_id": unit, "start": start, "owner": "",
-            "control_units": control, "window_months": window}
+    return {
+        "initiative_id": iid,
+        "name": "n",
+        "kpi_id": kpi,
+        "unit_id": unit,
+        "start": start,
+        "owner": "",
+        "control_units": control,
+        "window_months": window,
+    }
 
 
 INITIATIVES = [
@@ -281,8 +314,11 @@ INITIATIVES_BAD = [
     (7, "w", "window_months is not an integer ≥ 1"),
     (8, "c", "unknown unit in control_units"),
     (9, "a", "duplicate initiative_id and unit_id"),
-    (10, "a", "disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, "
-              "window_months)"),
+    (
+        10,
+        "a",
+        "disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, window_months)",
+    ),
 ]
 
 TABLES = {
@@ -363,18 +399,19 @@ def test_quarantine_keeps_the_offending_value(checked):
 
 def test_quarantined_rows_do_not_count(checked):
     jan = {k: r for (p, u, k), r in checked.results.items() if p == "2026-01" and u == PARIS}
-    assert jan["volume"]["value"] == 1                     # ok1 only
-    assert (jan["csat"]["n"], jan["csat"]["value"]) == (1, 100)   # sv_ok only
+    assert jan["volume"]["value"] == 1  # ok1 only
+    assert (jan["csat"]["n"], jan["csat"]["value"]) == (1, 100)  # sv_ok only
     assert jan["nps"]["n"] == 1
     assert (jan["enps"]["n"], jan["enps"]["value"]) == (1, 100)
     assert (jan["qa_score"]["n"], jan["qa_score"]["value"]) == (1, 88)
-    assert jan["cost_per_contact"]["value"] == 100         # 100 ÷ 1; the duplicate 900 is set aside
-    assert checked.row("2026-01", BERLIN, "cost_per_contact")["value"] is None   # its -1 cost is set aside
+    assert jan["cost_per_contact"]["value"] == 100  # 100 ÷ 1; the duplicate 900 is set aside
+    assert checked.row("2026-01", BERLIN, "cost_per_contact")["value"] is None  # its -1 cost is set aside
     assert checked.row("2026-01", ROOT, "volume")["value"] == 2
     assert checked.query("SELECT first_response_minutes AS m FROM sla_policies") == [{"m": 60}]
     assert checked.query("SELECT kpi_id, p25, median, p75 FROM benchmarks") == [
         {"kpi_id": "csat", "p25": 75, "median": 80, "p75": 88},
-        {"kpi_id": "aht", "p25": 8, "median": 10, "p75": 12}]
+        {"kpi_id": "aht", "p25": 8, "median": 10, "p75": 12},
+    ]
 
 
 def test_quarantine_cli_lists_counts(checked, capsys, tmp_path, monkeypatch):
@@ -390,26 +427,35 @@ def test_quarantine_cli_lists_counts(checked, capsys, tmp_path, monkeypatch):
 
 # --- masking ------------------------------------------------------------------------------------------
 
+
 def test_emails_and_phone_numbers_in_comments_are_masked(inputs):
     inputs.add("interactions", ix("a", OK_CREATED))
     comments = {
-        "r1": ("Call me on +33 6 12 34 56 78 or write to jean.dupont@example.fr please",
-               "Call me on [phone] or write to [email] please"),
+        "r1": (
+            "Call me on +33 6 12 34 56 78 or write to jean.dupont@example.fr please",
+            "Call me on [phone] or write to [email] please",
+        ),
         "r2": ("my number is (555) 123-4567.", "my number is [phone]."),
         "r3": ("Mail: A.B-c+tag@mail.example.co.uk, thanks", "Mail: [email], thanks"),
         "r4": ("Great service, 5 stars", "Great service, 5 stars"),
         "r5": ("two: x@y.io and 06.12.34.56.78", "two: [email] and [phone]"),
     }
-    inputs.add("survey_responses", *[survey(r, "csat", 5, "2026-01-05 12:00", interaction_id="a", comment=text)
-                                     if r == "r1" else survey(r, "csat", 5, "2026-01-05 12:00", unit_id=PARIS,
-                                                              comment=text)
-                                     for r, (text, _) in comments.items()])
+    inputs.add(
+        "survey_responses",
+        *[
+            survey(r, "csat", 5, "2026-01-05 12:00", interaction_id="a", comment=text)
+            if r == "r1"
+            else survey(r, "csat", 5, "2026-01-05 12:00", unit_id=PARIS, comment=text)
+            for r, (text, _) in comments.items()
+        ],
+    )
     built = inputs.build()
     stored = {r["response_id"]: r["comment"] for r in built.query("SELECT response_id, comment FROM survey_responses")}
     assert stored == {r: masked for r, (_, masked) in comments.items()}
 
 
 # --- the unit tree: fatal ------------------------------------------------------------------------------
+
 
 def _tree(inputs: Inputs, rows: list[dict]) -> Inputs:
     inputs.set("org_units", rows)
@@ -424,15 +470,20 @@ def u(unit_id, parent_id, name=None):
 
 TREE_ERRORS = {
     "empty": ([], ["org_units.csv", "no units", "exactly one root"]),
-    "duplicate": ([u("R", ""), u("A", "R"), u("B", "R"), u("A", "R")],
-                  ["org_units.csv rows 2, 4", "unit_id 'A' appears more than once"]),
-    "parent_missing": ([u("R", ""), u("A", "R"), u("B", "Nowhere")],
-                       ["org_units.csv row 3", "parent_id 'Nowhere' of unit 'B' is not a unit_id"]),
-    "two_roots": ([u("R", ""), u("A", "R"), u("S", "")],
-                  ["org_units.csv", "expected exactly one root unit", "found 2: 'R', 'S'"]),
+    "duplicate": (
+        [u("R", ""), u("A", "R"), u("B", "R"), u("A", "R")],
+        ["org_units.csv rows 2, 4", "unit_id 'A' appears more than once"],
+    ),
+    "parent_missing": (
+        [u("R", ""), u("A", "R"), u("B", "Nowhere")],
+        ["org_units.csv row 3", "parent_id 'Nowhere' of unit 'B' is not a unit_id"],
+    ),
+    "two_roots": (
+        [u("R", ""), u("A", "R"), u("S", "")],
+        ["org_units.csv", "expected exactly one root unit", "found 2: 'R', 'S'"],
+    ),
     "no_root": ([u("A", "B"), u("B", "A")], ["expected exactly one root unit", "found 0"]),
-    "cycle": ([u("R", ""), u("A", "R"), u("B", "C"), u("C", "B")],
-              ["org_units.csv", "'B', 'C'", "cycle"]),
+    "cycle": ([u("R", ""), u("A", "R"), u("B", "C"), u("C", "B")], ["org_units.csv", "'B', 'C'", "cycle"]),
     "empty_id": ([u("R", ""), u("", "R", name="Nameless")], ["org_units.csv row 2", "empty unit_id"]),
 }
 

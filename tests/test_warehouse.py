@@ -2,30 +2,65 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from scorecard_fixtures import BERLIN, PARIS, Built, Inputs, ix, survey
 
 from scorecard.catalog import load_catalog
 from scorecard.config import Config, TargetRule
 from scorecard.errors import ConfigError, InputError, ScorecardError
 from scorecard.warehouse import build, connect, recompute
-from scorecard_fixtures import BERLIN, PARIS, Built, Inputs, ix, survey
 
-TABLES_IN_DB = {"org_units", "unit_tree", "interactions", "survey_responses", "employee_pulse", "qa_reviews", "costs",
-                "customers", "sla_policies", "benchmarks", "quarantine", "periods", "measures", "targets", "results",
-                "priority", "catalog", "meta", "target_rules", "changes", "comparisons", "breakdowns", "mix_shift",
-                "escalations", "commentary", "initiatives", "open_actions", "comment_gaps", "escalation_path",
-                "initiative_units", "initiative_impact", "initiative_monthly", "catalog_changes",
-                "absent_columns"}
+TABLES_IN_DB = {
+    "org_units",
+    "unit_tree",
+    "interactions",
+    "survey_responses",
+    "employee_pulse",
+    "qa_reviews",
+    "costs",
+    "customers",
+    "sla_policies",
+    "benchmarks",
+    "quarantine",
+    "periods",
+    "measures",
+    "targets",
+    "results",
+    "priority",
+    "catalog",
+    "meta",
+    "target_rules",
+    "changes",
+    "comparisons",
+    "breakdowns",
+    "mix_shift",
+    "escalations",
+    "commentary",
+    "initiatives",
+    "open_actions",
+    "comment_gaps",
+    "escalation_path",
+    "initiative_units",
+    "initiative_impact",
+    "initiative_monthly",
+    "catalog_changes",
+    "absent_columns",
+}
 
 
 def _ready(inputs: Inputs) -> Inputs:
-    inputs.add("interactions",
-               ix("a", "2026-01-05 10:00", first="2026-01-05 10:30", resolved="2026-01-05 12:00"),
-               ix("b", "2026-02-01 00:00", BERLIN))
-    inputs.add("survey_responses", survey("s", "csat", 5, "2026-01-06 10:00", interaction_id="a"),
-               survey("bad", "csat", 9, "2026-01-06 10:00", interaction_id="a"))
+    inputs.add(
+        "interactions",
+        ix("a", "2026-01-05 10:00", first="2026-01-05 10:30", resolved="2026-01-05 12:00"),
+        ix("b", "2026-02-01 00:00", BERLIN),
+    )
+    inputs.add(
+        "survey_responses",
+        survey("s", "csat", 5, "2026-01-06 10:00", interaction_id="a"),
+        survey("bad", "csat", 9, "2026-01-06 10:00", interaction_id="a"),
+    )
     return inputs
 
 
@@ -40,7 +75,9 @@ def test_build_creates_every_table_and_a_summary(inputs):
     assert (s.periods, s.complete_periods, s.units) == (2, 1, 6)
     assert s.cutoff == datetime(2026, 2, 1)
     assert s.warnings == []
-    assert s.line().startswith("10 rows loaded, 1 quarantined, 2 periods (1 complete), 6 units, cut-off 2026-02-01 00:00")
+    assert s.line().startswith(
+        "10 rows loaded, 1 quarantined, 2 periods (1 complete), 6 units, cut-off 2026-02-01 00:00"
+    )
     assert not list(inputs.base.glob(".db.duckdb.building-*"))
 
 
@@ -53,8 +90,11 @@ def test_periods_are_complete_once_the_cutoff_reaches_the_next_month(inputs):
 
 
 def test_cutoff_is_the_latest_timestamp_of_any_interaction_column(inputs):
-    inputs.add("interactions", ix("a", "2026-01-05 10:00", first="2026-01-06 10:00", resolved="2026-03-01 08:00"),
-               ix("b", "2026-01-20 10:00"))
+    inputs.add(
+        "interactions",
+        ix("a", "2026-01-05 10:00", first="2026-01-06 10:00", resolved="2026-03-01 08:00"),
+        ix("b", "2026-01-20 10:00"),
+    )
     built = inputs.build()
     assert built.summary.cutoff == datetime(2026, 3, 1, 8)
     assert built.periods() == ["2026-01", "2026-02", "2026-03"]
@@ -63,7 +103,7 @@ def test_cutoff_is_the_latest_timestamp_of_any_interaction_column(inputs):
 
 def test_configured_cutoff_is_converted_to_the_reporting_zone(inputs):
     inputs.add("interactions", ix("a", "2026-01-05 10:00"), ix("b", "2026-01-31 23:00", first="2026-02-03 10:00"))
-    cutoff = datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)   # 2026-02-01 00:30 in Paris
+    cutoff = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)  # 2026-02-01 00:30 in Paris
     built = inputs.build(timezone="Europe/Paris", cutoff=cutoff)
     assert built.summary.cutoff == datetime(2026, 2, 1, 0, 30)
     assert [r["complete"] for r in built.query("SELECT complete FROM periods ORDER BY period")] == [True, False]
@@ -101,17 +141,22 @@ def test_survey_window_is_a_setting(inputs):
     built = inputs.build(survey_window_days=3)
     assert built.row("2026-01", PARIS, "nps")["n"] == 0
     assert [q["reason"] for q in built.quarantine("survey_responses") if q["record_id"] == "later"] == [
-        "responded more than 3 days after resolution"]
+        "responded more than 3 days after resolution"
+    ]
 
 
 # --- a failed build leaves the database alone -------------------------------------------------------
 
-@pytest.mark.parametrize("breakage,error", [
-    ("duplicate unit", InputError),
-    ("missing column", InputError),
-    ("unknown target unit", ConfigError),
-    ("amber wrong side", ConfigError),
-])
+
+@pytest.mark.parametrize(
+    "breakage,error",
+    [
+        ("duplicate unit", InputError),
+        ("missing column", InputError),
+        ("unknown target unit", ConfigError),
+        ("amber wrong side", ConfigError),
+    ],
+)
 def test_failed_build_leaves_the_existing_database_byte_identical(inputs, breakage, error):
     _ready(inputs).build()
     before = inputs.database.read_bytes()
@@ -119,7 +164,9 @@ def test_failed_build_leaves_the_existing_database_byte_identical(inputs, breaka
     if breakage == "duplicate unit":
         inputs.add("org_units", {"unit_id": PARIS, "unit_name": "again", "parent_id": "EU"})
     elif breakage == "missing column":
-        inputs.set("interactions", [{k: v for k, v in r.items() if k != "channel"} for r in inputs.tables["interactions"]])
+        inputs.set(
+            "interactions", [{k: v for k, v in r.items() if k != "channel"} for r in inputs.tables["interactions"]]
+        )
     elif breakage == "unknown target unit":
         config = Config(targets=[TargetRule(kpi="csat", unit="Atlantis", target=90, amber=85)])
     else:
@@ -144,21 +191,26 @@ def test_a_timezone_duckdb_does_not_know_is_a_config_error(inputs):
     """zoneinfo accepts 'localtime' on most systems; DuckDB's ICU does not."""
     _ready(inputs).write()
     with pytest.raises(ConfigError, match="unknown time zone 'posixrules'"):
-        build(Config.model_construct(**(Config().model_dump() | {"timezone": "posixrules"})),
-              data_dir=inputs.dir, database=inputs.database)
+        build(
+            Config.model_construct(**(Config().model_dump() | {"timezone": "posixrules"})),
+            data_dir=inputs.dir,
+            database=inputs.database,
+        )
     assert not inputs.database.exists()
 
 
 # --- recompute --------------------------------------------------------------------------------------
 
+
 def test_recompute_applies_new_targets_without_rebuilding(inputs):
     built = _ready(inputs).build(min_sample=1)
     assert built.row("2026-01", PARIS, "csat")["target"] == 85
-    summary = recompute(Config(min_sample=1, targets=[TargetRule(kpi="csat", target=99, amber=90)]),
-                        database=inputs.database)
+    summary = recompute(
+        Config(min_sample=1, targets=[TargetRule(kpi="csat", target=99, amber=90)]), database=inputs.database
+    )
     again = Built(inputs.database, summary).reload()
     assert again.row("2026-01", PARIS, "csat")["target"] == 99
-    assert again.row("2026-01", PARIS, "csat")["status"] == "green"   # 100 ≥ 99
+    assert again.row("2026-01", PARIS, "csat")["status"] == "green"  # 100 ≥ 99
     assert summary.loaded == built.summary.loaded
 
 

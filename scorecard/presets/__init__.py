@@ -11,7 +11,7 @@ implemented here, in SQL over the raw text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
@@ -27,10 +27,10 @@ class Preset:
     product: str
     export: str
     table: str
-    columns: dict[str, str]                       # export column -> contract column
+    columns: dict[str, str]  # export column -> contract column
     derive: dict[str, dict] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
-    absent: tuple[str, ...] = ()                  # contract columns the product does not export
+    absent: tuple[str, ...] = ()  # contract columns the product does not export
 
     def sources(self) -> set[str]:
         """Every export column the preset reads (lower case), but for the ones its product does not
@@ -41,19 +41,25 @@ class Preset:
         return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def presets() -> dict[str, Preset]:
     found = {}
     for entry in sorted(resources.files(__name__).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yml"):
             data = yaml.safe_load(entry.read_text(encoding="utf-8"))
             name = entry.name[:-4]
-            found[name] = Preset(name=name, product=data["product"], export=data["export"], table=data["table"],
-                                 columns={str(k): str(v) for k, v in data["columns"].items()},
-                                 derive=data.get("derive") or {},
-                                 values={c: {str(k).lower(): str(v) for k, v in m.items()}
-                                         for c, m in (data.get("values") or {}).items()},
-                                 absent=tuple(str(c) for c in data.get("absent") or ()))
+            found[name] = Preset(
+                name=name,
+                product=data["product"],
+                export=data["export"],
+                table=data["table"],
+                columns={str(k): str(v) for k, v in data["columns"].items()},
+                derive=data.get("derive") or {},
+                values={
+                    c: {str(k).lower(): str(v) for k, v in m.items()} for c, m in (data.get("values") or {}).items()
+                },
+                absent=tuple(str(c) for c in data.get("absent") or ()),
+            )
     return found
 
 
@@ -81,18 +87,21 @@ def derived_sql(spec: dict, column_sql: dict[str, str], found: dict[str, str]) -
 
     column_sql: contract column -> SQL of its (already converted) text; found: lower-case export
     column -> its name in the file."""
+
     def source(name: str) -> str | None:
         real = found.get(str(name).lower())
         return None if real is None else f"nullif(trim(CAST({_quote(real)} AS VARCHAR)), '')"
 
     if "after" in spec:
-        (unit, name), = [(k, v) for k, v in spec.items() if k in DURATION_UNITS]
+        ((unit, name),) = [(k, v) for k, v in spec.items() if k in DURATION_UNITS]
         base, amount = column_sql.get(spec["after"]), source(name)
         if base is None or amount is None:
             return None
         seconds = f"try_cast(replace({amount}, ',', '.') AS DOUBLE) * {DURATION_UNITS[unit]}"
-        return (f"CAST(try_cast({base} AS TIMESTAMPTZ) + to_microseconds(CAST(round({seconds} * 1e6) AS BIGINT))"
-                f" AS VARCHAR)")
+        return (
+            f"CAST(try_cast({base} AS TIMESTAMPTZ) + to_microseconds(CAST(round({seconds} * 1e6) AS BIGINT))"
+            f" AS VARCHAR)"
+        )
     if "plus_one" in spec:
         count = source(spec["plus_one"])
         return None if count is None else f"CAST(try_cast({count} AS BIGINT) + 1 AS VARCHAR)"
@@ -100,8 +109,10 @@ def derived_sql(spec: dict, column_sql: dict[str, str], found: dict[str, str]) -
         count = source(spec["positive"])
         if count is None:
             return None
-        return (f"CASE WHEN try_cast({count} AS DOUBLE) > 0 THEN 'true' "
-                f"WHEN try_cast({count} AS DOUBLE) = 0 THEN 'false' ELSE {count} END")
+        return (
+            f"CASE WHEN try_cast({count} AS DOUBLE) > 0 THEN 'true' "
+            f"WHEN try_cast({count} AS DOUBLE) = 0 THEN 'false' ELSE {count} END"
+        )
     raise ValueError(f"unknown derive operation {spec}")
 
 

@@ -15,11 +15,10 @@ import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import faults
-from ..catalog import load_catalog
 from ..config import Config
 from ..errors import PublishError
 from ..export import write_scorecard_csv
@@ -50,7 +49,7 @@ class PublishSummary:
         if not self.published and not self.pages:
             return f"nothing to publish: {self.site} is up to date"
         items = [f"{p.period} r{p.revision}" + (" (provisional)" if p.provisional else "") for p in self.published]
-        if len(items) > 4:   # a first publish: the span, not 25 months one by one
+        if len(items) > 4:  # a first publish: the span, not 25 months one by one
             items = [f"{len(items)} periods, {items[0]} … {items[-1]}"]
         what = ", ".join(items) or "site pages only"
         return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
@@ -67,9 +66,16 @@ def _database_is_current(config: Config, inputs: str, say: Progress) -> bool:
     return meta.get("inputs_sha256") == inputs and meta.get("config_sha256") == config.fingerprint()
 
 
-def publish(config: Config, *, period: str | None = None, restate: str | None = None, reason: str | None = None,
-            renderer: str | None = None, workers: int | None = None,
-            progress: Progress | None = None) -> PublishSummary:
+def publish(
+    config: Config,
+    *,
+    period: str | None = None,
+    restate: str | None = None,
+    reason: str | None = None,
+    renderer: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> PublishSummary:
     """Publish what is due (see manifest.select) into config.site."""
     from ..render import Page, get_renderer
 
@@ -112,7 +118,7 @@ def publish(config: Config, *, period: str | None = None, restate: str | None = 
         with staging(site, state_dir) as stage, _naming(stage.path):
             for pub in chosen:
                 unfreeze(stage, period_dir(pub.period, pub.revision))
-            published_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+            published_at = datetime.now(UTC).replace(microsecond=0).isoformat()
             for pub in chosen:
                 manifest["periods"].append(_entry(pub, units, published_at, inputs, catalog_version))
             manifest["state"] = state
@@ -150,8 +156,10 @@ def _same_organisation(site: Path, manifest: dict, units: set[str], data: Path) 
     other = manifests.other_organisation(manifest, units)
     if other:
         shown = ", ".join(repr(u) for u in other[:3]) + (", ..." if len(other) > 3 else "")
-        raise PublishError(f"{site} holds the scorecard of other units ({shown}), none of which is in "
-                           f"{data}: publish into another folder (SITE=... or --site) or remove {site} first")
+        raise PublishError(
+            f"{site} holds the scorecard of other units ({shown}), none of which is in "
+            f"{data}: publish into another folder (SITE=... or --site) or remove {site} first"
+        )
 
 
 @contextmanager
@@ -178,9 +186,12 @@ def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: s
         "scorecard_csv": scorecard_csv(pub.period, pub.revision),
         "pack": pack_path(pub.period, pub.revision),
         "units": [
-            {"unit_id": unit_id, "unit_name": name,
-             "html": unit_page(pub.period, pub.revision, unit_id),
-             "pdf": unit_page(pub.period, pub.revision, unit_id, "pdf")}
+            {
+                "unit_id": unit_id,
+                "unit_name": name,
+                "html": unit_page(pub.period, pub.revision, unit_id),
+                "pdf": unit_page(pub.period, pub.revision, unit_id, "pdf"),
+            }
             for unit_id, name in units
         ],
     }
@@ -195,7 +206,7 @@ def check_arguments(period: str | None = None, restate: str | None = None, reaso
         if value is not None and not PERIOD_FORMAT.fullmatch(value):
             raise PublishError(f"{name}={value}: expected a month as YYYY-MM (month 01 to 12)")
     if restate and not (reason or "").strip():
-        raise PublishError(f"RESTATE={restate} needs REASON=\"...\": the reason is shown on the new revision")
+        raise PublishError(f'RESTATE={restate} needs REASON="...": the reason is shown on the new revision')
 
 
 def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path, reports: Path, Page):
@@ -207,8 +218,9 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
 
     def add(template: str, page: str, parameters: dict, label: str, pdf: bool = False) -> None:
         source = reports / (page.removesuffix(".html") + ".ipynb")
-        jobs.append(Job(notebooks / template, source, {"database": database, "root": root_from(page), **parameters},
-                        label))
+        jobs.append(
+            Job(notebooks / template, source, {"database": database, "root": root_from(page), **parameters}, label)
+        )
         pages.append(Page(source=source, html=True, pdf=pdf))
 
     for pub in chosen:
@@ -217,23 +229,43 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
             previous = scorecard_csv(pub.period, pub.previous_revision)
             # staging holds it unless published months were left out of it (site.Stage.whole)
             previous_csv = str(((stage / previous) if (stage / previous).exists() else (site / previous)).resolve())
-        common = {"period": pub.period, "revision": pub.revision, "provisional": pub.provisional,
-                  "reason": pub.reason or "", "previous_csv": previous_csv}
+        common = {
+            "period": pub.period,
+            "revision": pub.revision,
+            "provisional": pub.provisional,
+            "reason": pub.reason or "",
+            "previous_csv": previous_csv,
+        }
         add("period.ipynb", period_page(pub.period, pub.revision), common, f"period {pub.period} overview")
         for unit_id, _name in units:
-            add("unit.ipynb", unit_page(pub.period, pub.revision, unit_id), {**common, "unit_id": unit_id},
-                f"unit {unit_id!r}, period {pub.period}", pdf=True)
+            add(
+                "unit.ipynb",
+                unit_page(pub.period, pub.revision, unit_id),
+                {**common, "unit_id": unit_id},
+                f"unit {unit_id!r}, period {pub.period}",
+                pdf=True,
+            )
 
     latest = max(manifest["periods"], key=lambda e: (e["period"], e["revision"]))
     # The home page shows the latest period's published numbers: executed when that revision is
     # published, then frozen with it (data changed without a restatement must not reach it).
-    if any((p.period, p.revision) == (latest["period"], latest["revision"]) for p in chosen) \
-            or not (stage / "index.html").exists():
-        add("period.ipynb", "index.html", {"period": latest["period"], "revision": latest["revision"],
-                                           "provisional": latest["provisional"], "reason": latest.get("reason") or "",
-                                           "previous_csv": "",
-                                           "period_root": period_dir(latest["period"], latest["revision"]) + "/"},
-            "home page")
+    if (
+        any((p.period, p.revision) == (latest["period"], latest["revision"]) for p in chosen)
+        or not (stage / "index.html").exists()
+    ):
+        add(
+            "period.ipynb",
+            "index.html",
+            {
+                "period": latest["period"],
+                "revision": latest["revision"],
+                "provisional": latest["provisional"],
+                "reason": latest.get("reason") or "",
+                "previous_csv": "",
+                "period_root": period_dir(latest["period"], latest["revision"]) + "/",
+            },
+            "home page",
+        )
     manifest_path = str((stage / manifests.MANIFEST).resolve())
     add("history.ipynb", "history.html", {"manifest": manifest_path}, "history page")
     add("definitions.ipynb", "definitions.html", {}, "definitions page")
@@ -257,8 +289,10 @@ def _restatement_candidates(config: Config, site: Path, manifest: dict) -> list[
                 changed.append(entry["period"])
     if not changed:
         return []
-    return [f"the data now gives different numbers for published period(s) {', '.join(sorted(changed))}; they "
-            f"stay frozen. To publish corrected numbers: make publish RESTATE={sorted(changed)[-1]} REASON=\"...\""]
+    return [
+        f"the data now gives different numbers for published period(s) {', '.join(sorted(changed))}; they "
+        f'stay frozen. To publish corrected numbers: make publish RESTATE={sorted(changed)[-1]} REASON="..."'
+    ]
 
 
 def _clear(reports: Path) -> None:

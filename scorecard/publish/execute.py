@@ -26,7 +26,7 @@ class Job:
     template: Path
     output: Path
     parameters: dict = field(default_factory=dict)
-    label: str = ""   # what the notebook is about, for messages: "unit 'EU/Paris', period 2026-10"
+    label: str = ""  # what the notebook is about, for messages: "unit 'EU/Paris', period 2026-10"
 
 
 _kernel = None
@@ -59,8 +59,13 @@ def _run(job: Job) -> float:
     job.output.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
-            str(job.template), str(job.output), parameters=job.parameters,
-            km=_kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=False,
+            str(job.template),
+            str(job.output),
+            parameters=job.parameters,
+            km=_kernel,
+            request_save_on_cell_execute=False,
+            progress_bar=False,
+            log_output=False,
         )
     except PapermillExecutionError as exc:
         raise PublishError(
@@ -71,8 +76,9 @@ def _run(job: Job) -> float:
     return time.perf_counter() - started
 
 
-def execute(jobs: Iterable[Job], workers: int | None = None,
-            progress: Callable[[str], None] | None = None) -> list[Path]:
+def execute(
+    jobs: Iterable[Job], workers: int | None = None, progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Execute every job; return the executed notebooks in job order. Progress: an "execute"
     event per notebook (step "notebook": its seconds in its worker) and one for them all (step
     "total": the wall time)."""
@@ -100,8 +106,23 @@ def execute(jobs: Iterable[Job], workers: int | None = None,
                     raise PublishError(f"{job.template.name} failed for {job.label}: {error}") from error
                 done += 1
                 seconds = future.result()
-                say(Event(f"executed {done}/{len(jobs)}: {futures[future].label} ({seconds:.1f} s)", "execute",
-                          seconds, 1, "notebook"))
-    say(event("execute", f"executed {len(jobs)} notebooks on {workers} worker{'s' if workers > 1 else ''}",
-              started, len(jobs), "total", unit="notebooks"))
+                say(
+                    Event(
+                        f"executed {done}/{len(jobs)}: {futures[future].label} ({seconds:.1f} s)",
+                        "execute",
+                        seconds,
+                        1,
+                        "notebook",
+                    )
+                )
+    say(
+        event(
+            "execute",
+            f"executed {len(jobs)} notebooks on {workers} worker{'s' if workers > 1 else ''}",
+            started,
+            len(jobs),
+            "total",
+            unit="notebooks",
+        )
+    )
     return [job.output for job in jobs]

@@ -52,8 +52,10 @@ def other_organisation(manifest: dict, units: set[str]) -> list[str]:
 
 def dump(manifest: dict) -> str:
     """Stable text: entries newest first, keys sorted, so an unchanged manifest has unchanged bytes."""
-    manifest = {**manifest, "periods": sorted(manifest["periods"], key=lambda e: (e["period"], e["revision"]),
-                                              reverse=True)}
+    manifest = {
+        **manifest,
+        "periods": sorted(manifest["periods"], key=lambda e: (e["period"], e["revision"]), reverse=True),
+    }
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -62,8 +64,13 @@ def latest(manifest: dict, period: str) -> dict | None:
     return max(entries, key=lambda e: e["revision"]) if entries else None
 
 
-def select(manifest: dict, periods: dict[str, bool], period: str | None = None,
-           restate: str | None = None, reason: str | None = None) -> tuple[list[Publication], list[str]]:
+def select(
+    manifest: dict,
+    periods: dict[str, bool],
+    period: str | None = None,
+    restate: str | None = None,
+    reason: str | None = None,
+) -> tuple[list[Publication], list[str]]:
     """What to publish, and notes for the user.
 
     `periods` maps each period in the data to whether it is complete. By default: every complete
@@ -74,22 +81,25 @@ def select(manifest: dict, periods: dict[str, bool], period: str | None = None,
         if period and period != restate:
             raise PublishError(f"PERIOD={period} and RESTATE={restate} disagree; give one of them")
         if not (reason or "").strip():
-            raise PublishError(f"RESTATE={restate} needs REASON=\"...\": the reason is shown on the new revision")
+            raise PublishError(f'RESTATE={restate} needs REASON="...": the reason is shown on the new revision')
         current = latest(manifest, restate)
         if current is None:
             raise PublishError(f"RESTATE={restate}: that period is not published yet; publish it with PERIOD={restate}")
         if restate not in periods:
             raise PublishError(f"RESTATE={restate}: the data has no such period")
-        return [Publication(restate, current["revision"] + 1, not periods[restate], reason.strip(),
-                            current["revision"])], notes
+        return [
+            Publication(restate, current["revision"] + 1, not periods[restate], reason.strip(), current["revision"])
+        ], notes
     if period:
         if period not in periods:
             known = ", ".join(sorted(periods)[:1] + ["…"] + sorted(periods)[-1:]) if periods else "none"
             raise PublishError(f"PERIOD={period}: the data has no such period (periods: {known})")
         current = latest(manifest, period)
         if current is not None and not (current.get("provisional") and periods[period]):
-            notes.append(f"{period} is already published (revision {current['revision']}) and left as it is; "
-                         f"to publish it again use RESTATE={period} REASON=\"...\"")
+            notes.append(
+                f"{period} is already published (revision {current['revision']}) and left as it is; "
+                f'to publish it again use RESTATE={period} REASON="..."'
+            )
             return [], notes
         if not periods[period]:
             notes.append(f"{period} is not complete yet: published as provisional")
@@ -105,5 +115,10 @@ def select(manifest: dict, periods: dict[str, bool], period: str | None = None,
 def _next(period: str, current: dict | None, complete: bool) -> Publication:
     if current is None:
         return Publication(period, 1, not complete)
-    return Publication(period, current["revision"] + 1, not complete,
-                       "the period is now complete (earlier revision was provisional)", current["revision"])
+    return Publication(
+        period,
+        current["revision"] + 1,
+        not complete,
+        "the period is now complete (earlier revision was provisional)",
+        current["revision"],
+    )

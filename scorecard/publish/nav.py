@@ -78,23 +78,30 @@ def nav_js(manifest: dict) -> str:
     return f"window.SCORECARD_NAV = {data};\n{NAV_SCRIPT.lstrip()}"
 
 
-def page_meta_html(root: str, period: str | None = None, revision: int | None = None,
-                   unit_id: str | None = None) -> str:
+def page_meta_html(
+    root: str, period: str | None = None, revision: int | None = None, unit_id: str | None = None
+) -> str:
     """The page's identity and its static links; nav.js adds the rest. Shown on the site only."""
-    attrs = {"data-root": root, "data-period": period or "", "data-revision": str(revision or ""),
-             "data-unit": unit_slug(unit_id) if unit_id else ""}
+    attrs = {
+        "data-root": root,
+        "data-period": period or "",
+        "data-revision": str(revision or ""),
+        "data-unit": unit_slug(unit_id) if unit_id else "",
+    }
     attr_text = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
     links = [f'<a href="{html.escape(root)}history.html">History</a>']
     if period and revision:
-        links.insert(0, f'<a href="{html.escape(root + period_page(period, revision))}">Period {html.escape(period)}</a>')
+        links.insert(
+            0, f'<a href="{html.escape(root + period_page(period, revision))}">Period {html.escape(period)}</a>'
+        )
     # assets/nav.js itself is loaded by every page the renderers write (both back ends)
     return f'<nav id="page-meta" class="page-meta" {attr_text}><span id="period-links">{" · ".join(links)}</span></nav>'
 
 
-def show_page_meta(root: str, period: str | None = None, revision: int | None = None,
-                   unit_id: str | None = None) -> None:
+def show_page_meta(
+    root: str, period: str | None = None, revision: int | None = None, unit_id: str | None = None
+) -> None:
     """Notebook helper: emit the page identity (HTML only; nothing in the PDF)."""
     from IPython.display import display
 
     display({"text/html": page_meta_html(root, period, revision, unit_id), "text/plain": ""}, raw=True)
-

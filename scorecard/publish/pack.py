@@ -15,8 +15,14 @@ def pack_path(period: str, revision: int) -> str:
     return f"{period_dir(period, revision)}/pack.pdf"
 
 
-def write_packs(project_file: Path, reports: Path, stage: Path, chosen: Iterable, units: list[tuple[str, str]],
-                progress: Callable[[str], None] = lambda _m: None) -> list[Path]:
+def write_packs(
+    project_file: Path,
+    reports: Path,
+    stage: Path,
+    chosen: Iterable,
+    units: list[tuple[str, str]],
+    progress: Callable[[str], None] = lambda _m: None,
+) -> list[Path]:
     """One pack per (period, revision) in ``chosen``; ``units`` in tree order."""
     from ..render.pack import write_pack
 

@@ -42,8 +42,19 @@ from .manifest import MANIFEST
 JOURNAL = "journal.json"
 FROZEN = "periods/"
 # errors that make the one-step swap impossible here, not the publish: install file by file instead
-_NO_SWAP = {errno.EXDEV, errno.EBUSY, errno.EINVAL, errno.ENOSYS, errno.EACCES, errno.EPERM,
-            errno.ENOTSUP, errno.EOPNOTSUPP, errno.EROFS, errno.ENOTEMPTY, errno.EEXIST}
+_NO_SWAP = {
+    errno.EXDEV,
+    errno.EBUSY,
+    errno.EINVAL,
+    errno.ENOSYS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTSUP,
+    errno.EOPNOTSUPP,
+    errno.EROFS,
+    errno.ENOTEMPTY,
+    errno.EEXIST,
+}
 Say = Callable[[str], None]
 
 
@@ -68,10 +79,10 @@ def prepare(site: Path, state_dir: Path, say: Say) -> None:
     record = record_path(site, state_dir)
     manifest = site / MANIFEST
     if manifest.is_file() and (not record.is_file() or record.stat().st_mtime_ns < manifest.stat().st_mtime_ns):
-        try:   # a run killed after its swap did not record it
+        try:  # a run killed after its swap did not record it
             remember(site, state_dir, json.loads(manifest.read_text(encoding="utf-8")))
         except ValueError:
-            pass   # manifest.load names the damage
+            pass  # manifest.load names the damage
     if not manifest.is_file() and record.is_file():
         try:
             periods = json.loads(record.read_text(encoding="utf-8"))["manifest"]["periods"]
@@ -82,7 +93,8 @@ def prepare(site: Path, state_dir: Path, say: Say) -> None:
             raise PublishError(
                 f"{site}: the site {state}, but {len(periods)} period(s) were published there (record: {record}); "
                 f"restore the site folder (mount its volume or restore a backup) and run again, "
-                f"or delete {record} to start a new site there on purpose")
+                f"or delete {record} to start a new site there on purpose"
+            )
 
 
 def record_path(site: Path, state_dir: Path) -> Path:
@@ -111,7 +123,7 @@ def _legacy_leftovers(site: Path, say: Say) -> None:
             else:
                 _rmtree(path)
     except OSError:
-        pass   # a parent we may not write: nothing of ours can be there
+        pass  # a parent we may not write: nothing of ours can be there
 
 
 # --------------------------------------------------------------------------- staging
@@ -163,13 +175,13 @@ def _seed(site: Path, stage: Stage) -> None:
                 try:
                     os.link(src, dst)
                 except OSError:
-                    stage.whole = False   # another file system, or no hard links: install file by file
+                    stage.whole = False  # another file system, or no hard links: install file by file
                     dirs[:] = []
                     break
             else:
                 try:
                     shutil.copy2(src, dst)
-                except OSError as exc:   # a full disk is the copy's, whatever file the error names
+                except OSError as exc:  # a full disk is the copy's, whatever file the error names
                     where = dst if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.filename or dst)
                     raise OSError(exc.errno, exc.strerror, str(where)) from None
             st = dst.stat()
@@ -242,13 +254,17 @@ def _install(stage: Stage, site: Path, state_dir: Path) -> None:
     changed, deleted = _changes(stage)
     site.mkdir(parents=True, exist_ok=True)
     probe = site / f".scorecard-probe-{os.getpid()}"
-    probe.touch()   # a read-only or foreign site fails here, before anything is moved
+    probe.touch()  # a read-only or foreign site fails here, before anything is moved
     probe.unlink()
     need = sum((stage.path / rel).stat().st_size for rel in changed)
     vfs = os.statvfs(site)
     if need > vfs.f_bavail * vfs.f_frsize:
-        raise OSError(errno.ENOSPC, f"No space left on device (the new files need {need / 1e6:.1f} MB, "
-                                    f"{vfs.f_bavail * vfs.f_frsize / 1e6:.1f} MB free)", str(site))
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device (the new files need {need / 1e6:.1f} MB, "
+            f"{vfs.f_bavail * vfs.f_frsize / 1e6:.1f} MB free)",
+            str(site),
+        )
     backup = state_dir / f"backup-{os.getpid()}"
     files = []
     for rel in changed + deleted:
@@ -260,13 +276,22 @@ def _install(stage: Stage, site: Path, state_dir: Path) -> None:
     for rel in changed:
         _fsync(stage.path / rel)
     journal = state_dir / JOURNAL
-    _write_json(journal, {"site": str(site.absolute()), "stage": str(stage.path.absolute()),
-                          "backup": str(backup.absolute()), "install": changed, "delete": deleted, "files": files})
+    _write_json(
+        journal,
+        {
+            "site": str(site.absolute()),
+            "stage": str(stage.path.absolute()),
+            "backup": str(backup.absolute()),
+            "install": changed,
+            "delete": deleted,
+            "files": files,
+        },
+    )
     try:
         _roll_forward(json.loads(journal.read_text(encoding="utf-8")))
     except BaseException:
         if _roll_back(json.loads(journal.read_text(encoding="utf-8"))):
-            journal.unlink()   # else the next run tries again
+            journal.unlink()  # else the next run tries again
             _rmtree(backup)
         raise
     journal.unlink()

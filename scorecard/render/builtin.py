@@ -76,7 +76,9 @@ class BuiltinRenderer:
         self.jobs = jobs or int(os.environ.get("RENDER_JOBS", "0")) or min(4, os.cpu_count() or 1)
         self.timings: list[PageTiming] = []  # of the last render() call
 
-    def _render_page(self, site: Site, source: Path, rel: PurePosixPath, page: Page, output_dir: Path) -> tuple[list[Path], bool, PageTiming]:
+    def _render_page(
+        self, site: Site, source: Path, rel: PurePosixPath, page: Page, output_dir: Path
+    ) -> tuple[list[Path], bool, PageTiming]:
         where = rel.as_posix()
         t0 = time.perf_counter()
         doc = read_document(source)
@@ -85,7 +87,9 @@ class BuiltinRenderer:
         plotly = False
         html_s = pdf_s = 0.0
         if page.html:
-            text = page_html(doc, site, rel.with_suffix(".html"), rel.with_suffix(".pdf").name if page.pdf else None, where)
+            text = page_html(
+                doc, site, rel.with_suffix(".html"), rel.with_suffix(".pdf").name if page.pdf else None, where
+            )
             # plotly.js is needed by pages that load it at once and by those with on-demand charts
             plotly = "/assets/plotly.min.js" in text or "/assets/charts.js" in text
             out = output_dir / rel.with_suffix(".html")
@@ -137,8 +141,12 @@ class BuiltinRenderer:
                     needs_plotly = needs_plotly or plotly
                     self.timings.append(timing)
                     if progress:
-                        kinds = "+".join(k for k, on in (("html", timing.html_s or None), ("pdf", timing.pdf_s or None)) if on)
-                        progress(f"rendered {timing.page} ({kinds}: html {timing.html_s:.2f} s, pdf {timing.pdf_s:.2f} s)")
+                        kinds = "+".join(
+                            k for k, on in (("html", timing.html_s or None), ("pdf", timing.pdf_s or None)) if on
+                        )
+                        progress(
+                            f"rendered {timing.page} ({kinds}: html {timing.html_s:.2f} s, pdf {timing.pdf_s:.2f} s)"
+                        )
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise

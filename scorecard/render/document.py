@@ -86,7 +86,7 @@ def _front_matter(text: str, where: Path) -> tuple[dict[str, Any], str] | None:
         raise RenderError(f"{where}: invalid YAML front matter: {exc}") from exc
     if not isinstance(meta, dict):
         raise RenderError(f"{where}: front matter must be a YAML mapping")
-    return meta, text[m.end():]
+    return meta, text[m.end() :]
 
 
 def first_h1(markdown: str) -> str | None:
@@ -138,7 +138,11 @@ def _outputs(cell: dict[str, Any]) -> list[Output]:
     source = _join(cell.get("source"))
     opts = _cell_options(source)
     tags = {str(t).replace("_", "-") for t in (cell.get("metadata") or {}).get("tags", [])}
-    if opts.get("include") is False or opts.get("output") is False or tags & {"remove-cell", "remove-output", "hide-output"}:
+    if (
+        opts.get("include") is False
+        or opts.get("output") is False
+        or tags & {"remove-cell", "remove-output", "hide-output"}
+    ):
         return []
     asis = opts.get("output") == "asis"
     out: list[Output] = []

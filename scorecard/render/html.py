@@ -92,10 +92,12 @@ def _static_chart(d: dict) -> str | None:
     dims = f' width="{round(float(size.group(1)))}" height="{round(float(size.group(2)))}"' if size else ""
     alt = html.escape(chart_alt(d), quote=True)
     live = d["text/html"]
-    return (f'<figure class="chart chart-static" data-chart="{m.group(1)}">'
-            f'<img class="chart-image" alt="{alt}"{dims} src="{_data_uri("image/svg+xml", svg, False)}">'
-            f'<button type="button" class="chart-live-button" hidden>Interactive chart</button>'
-            f'<template class="chart-live">{live}</template></figure>')
+    return (
+        f'<figure class="chart chart-static" data-chart="{m.group(1)}">'
+        f'<img class="chart-image" alt="{alt}"{dims} src="{_data_uri("image/svg+xml", svg, False)}">'
+        f'<button type="button" class="chart-live-button" hidden>Interactive chart</button>'
+        f'<template class="chart-live">{live}</template></figure>'
+    )
 
 
 def output_html(out: Output, div_id: str) -> str | Markdown | None:
@@ -181,7 +183,9 @@ def page_html(doc: Document, site: Site, rel_html: PurePosixPath, pdf_name: str 
     pdf_top = bool(pdf_name)
     if pdf_name and not doc.title_from_meta and "</h1>" in body:
         # the title is the body's first heading: put the PDF link under it
-        link_html = f'<p class="page-actions"><a class="pdf-link" href="{html.escape(pdf_name)}">Download PDF (A4)</a></p>'
+        link_html = (
+            f'<p class="page-actions"><a class="pdf-link" href="{html.escape(pdf_name)}">Download PDF (A4)</a></p>'
+        )
         body = body.replace("</h1>", "</h1>\n" + link_html, 1)
         pdf_top = False
     current = rel_html.as_posix()

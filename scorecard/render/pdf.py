@@ -82,10 +82,7 @@ def output_typst(out: Output, index: int, files: dict[str, bytes], prefix: str =
         return Markdown(d["text/markdown"])
     if isinstance(d.get("text/plain"), str) and d["text/plain"].strip():
         text = d["text/plain"].rstrip("\n")
-        return (
-            "#block(width: 100%, inset: 5pt, fill: luma(244), radius: 2pt)"
-            f"[#raw(block: true, {typst_str(text)})]\n"
-        )
+        return f"#block(width: 100%, inset: 5pt, fill: luma(244), radius: 2pt)[#raw(block: true, {typst_str(text)})]\n"
     return None
 
 
@@ -106,8 +103,9 @@ def page_body(doc: Document, where: str, prefix: str = "") -> tuple[str, dict[st
     return (convert(markdown, "typst", where) if markdown.strip() else ""), files
 
 
-def template_args(site: Site, title: str, title_block: bool, subtitle: str | None = None,
-                  date: str | None = None) -> str:
+def template_args(
+    site: Site, title: str, title_block: bool, subtitle: str | None = None, date: str | None = None
+) -> str:
     """The arguments of ``scorecard.with(..)`` in ``templates/scorecard.typ``."""
     margin = ", ".join(f"{k}: {v}" for k, v in site.margin.items())  # validated lengths
     lang = site.lang.split("-")[0].lower()
@@ -130,11 +128,7 @@ def page_typst(doc: Document, site: Site, where: str) -> tuple[str, dict[str, by
     """The Typst source of the page and the files (images) it needs."""
     body, files = page_body(doc, where)
     args = template_args(site, doc.title or "", doc.title_from_meta, doc.subtitle, doc.date)
-    source = (
-        '#import "scorecard.typ": *\n'
-        f"#show: scorecard.with({args})\n\n"
-        f"{body}"
-    )
+    source = f'#import "scorecard.typ": *\n#show: scorecard.with({args})\n\n{body}'
     return source, files
 
 

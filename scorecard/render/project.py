@@ -110,7 +110,17 @@ def read_site(project_file: Path) -> Site:
         if not isinstance(margin, dict) or not margin:
             raise RenderError(f"{project_file}: format.typst.margin must be a map like {{x: 2cm, y: 2cm}}")
         for key, value in margin.items():
-            if key not in ("x", "y", "top", "bottom", "left", "right", "inside", "outside", "rest") or not _LENGTH.fullmatch(str(value)):
+            if key not in (
+                "x",
+                "y",
+                "top",
+                "bottom",
+                "left",
+                "right",
+                "inside",
+                "outside",
+                "rest",
+            ) or not _LENGTH.fullmatch(str(value)):
                 raise RenderError(f"{project_file}: format.typst.margin.{key}: {value!r} is not a length like 2cm")
         margin = {str(k): str(v) for k, v in margin.items()}
     return Site(site.title, site.left, site.right, site.footer, site.lang, paper, margin or Site().margin)

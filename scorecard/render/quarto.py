@@ -67,12 +67,14 @@ _ROOT_JS = (
     'if(s){r=s.getAttribute("src").split("site_libs/")[0];}}'
 )
 HEADER_HTML = (
-    "<script>(function(){" + _ROOT_JS
+    "<script>(function(){"
+    + _ROOT_JS
     + "document.write('<script src=\"'+r+'assets/plotly.min.js\"><\\/script>');})();</script>"
 )
 BEFORE_BODY_HTML = '<nav id="period-nav"></nav>'
 AFTER_BODY_HTML = (
-    "<script>(function(){" + _ROOT_JS
+    "<script>(function(){"
+    + _ROOT_JS
     + 'var n=document.createElement("script");n.src=r+"assets/nav.js";document.body.appendChild(n);})();</script>'
 )
 

@@ -36,12 +36,18 @@ except ImportError:  # pragma: no cover - playwright is a dev dependency
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PROJECT = ROOT / "_quarto.yml"
-BASE_CONFIG = ROOT / "scorecard" / "demo_config.yml"   # the demo's configuration (scorecard demo writes it)
+BASE_CONFIG = ROOT / "scorecard" / "demo_config.yml"  # the demo's configuration (scorecard demo writes it)
 
 # the units kept from the demo's 12 (fewer notebooks per period); two get hostile names
-UNITS = ("Northwind Service", "EMEA", "EMEA/Berlin Tier 1", "EMEA/Madrid Retención", "Americas",
-         "Americas/Toronto Tier 1")   # before RENAMED
-PERIODS = ("2026-09", "2026-10")   # published by the session fixture, oldest first
+UNITS = (
+    "Northwind Service",
+    "EMEA",
+    "EMEA/Berlin Tier 1",
+    "EMEA/Madrid Retención",
+    "Americas",
+    "Americas/Toronto Tier 1",
+)  # before RENAMED
+PERIODS = ("2026-09", "2026-10")  # published by the session fixture, oldest first
 LATEST = PERIODS[-1]
 END_MONTH, MONTHS, TEAMS, INTERACTIONS, SEED = "2026-10", 14, 8, 6000, 5
 
@@ -54,7 +60,7 @@ HOSTILE_NAMES = {
     "EMEA/Berlin Tier 1": '<script>alert(1)</script> </table> #import "x": * Berlin',
     HOSTILE_ID: '#{panic()} *bold* $x$ @ref \\ ] [ _u_ <img src=x onerror="window.__pwned=1"> &amp; Toronto',
 }
-COMMENT_UNIT = "EMEA/Berlin Tier 1"   # its survey comments in LATEST are replaced by these
+COMMENT_UNIT = "EMEA/Berlin Tier 1"  # its survey comments in LATEST are replaced by these
 HOSTILE_COMMENTS = [
     "<script>alert(2)</script> closing </table> too",
     '<img src=x onerror="window.__pwned=2"> #import "x": *',
@@ -66,8 +72,17 @@ PII_COMMENTS = [
     "Call me on +44 20 7946 0958 or (415) 555-0199 tonight",
 ]
 # personal data that must never reach the site: ours, and the demo generator's own comments
-PII = ["jane.roe@example.net", "+44 20 7946 0958", "7946 0958", "555-0199",
-       "jane.doe@example.com", "john.smith@mail.example.org", "+33 6 12 34 56 78", "12 34 56 78", "555-0134"]
+PII = [
+    "jane.roe@example.net",
+    "+44 20 7946 0958",
+    "7946 0958",
+    "555-0199",
+    "jane.doe@example.com",
+    "john.smith@mail.example.org",
+    "+33 6 12 34 56 78",
+    "12 34 56 78",
+    "555-0134",
+]
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
@@ -101,8 +116,15 @@ class Workspace:
         settings = yaml.safe_load(BASE_CONFIG.read_text(encoding="utf-8"))
         # the demo's rules for units this smaller org does not have would be a configuration error
         settings["targets"] = [rule for rule in settings.get("targets", []) if rule.get("unit") in (None, *UNITS)]
-        settings.update(data=str(self.data), database=str(self.database), site=str(self.site),
-                        reports=str(self.reports), notebooks=str(self.notebooks), project=str(PROJECT), workers=2)
+        settings.update(
+            data=str(self.data),
+            database=str(self.database),
+            site=str(self.site),
+            reports=str(self.reports),
+            notebooks=str(self.notebooks),
+            project=str(PROJECT),
+            workers=2,
+        )
         self.config_file.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
         return self.config_file
 
@@ -128,7 +150,7 @@ class Workspace:
 @dataclass
 class Published:
     ws: Workspace
-    summaries: dict[str, object] = field(default_factory=dict)   # period -> PublishSummary (API runs)
+    summaries: dict[str, object] = field(default_factory=dict)  # period -> PublishSummary (API runs)
 
     @property
     def site(self) -> Path:
@@ -168,7 +190,7 @@ def prune_units(data: Path, keep: set[str]) -> None:
     assert {r["unit_id"] for r in units} >= keep, "the demo data changed its unit ids"
     assert all(r["parent_id"] in keep or not r["parent_id"] for r in units if r["unit_id"] in keep)
     gone: set[str] = set()
-    for path in sorted(data.glob("*.csv")):   # interactions.csv before qa_reviews and survey_responses
+    for path in sorted(data.glob("*.csv")):  # interactions.csv before qa_reviews and survey_responses
         header, rows = _read_csv(path)
         kept = []
         for row in rows:
@@ -212,7 +234,7 @@ def make_hostile(data: Path) -> None:
     for row in responses:
         if row["interaction_id"] in ours and row["responded_at"].startswith(LATEST) and row["survey"] == "csat":
             row["comment"] = texts[changed % len(texts)]
-            row["score"] = "1"   # unhappy: the unit page lists unhappy customers' comments
+            row["score"] = "1"  # unhappy: the unit page lists unhappy customers' comments
             changed += 1
     assert changed >= len(texts), f"only {changed} CSAT responses of {COMMENT_UNIT} in {LATEST}"
     _write_csv(data / "survey_responses.csv", header, responses)
@@ -221,8 +243,11 @@ def make_hostile(data: Path) -> None:
 # --------------------------------------------------------------------------- files
 def tree_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file under folder (hidden ones too), by relative path."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def pdf_text(path: Path, layout: bool = False) -> str:
@@ -356,8 +381,9 @@ def copy_workspace(source: Workspace, root: Path, notebooks: Path = NOTEBOOKS) -
 
 # --------------------------------------------------------------------------- browser
 CHROMIUM = Path("/usr/bin/chromium")
-needs_browser = pytest.mark.skipif(sync_api is None or not CHROMIUM.exists(),
-                                   reason="playwright or Debian's chromium is not installed")
+needs_browser = pytest.mark.skipif(
+    sync_api is None or not CHROMIUM.exists(), reason="playwright or Debian's chromium is not installed"
+)
 CHARTS_DRAWN = """() => {
   const divs = [...document.querySelectorAll('.plotly-graph-div')];
   return divs.length > 0 && divs.every(d => d.classList.contains('js-plotly-plot') && d.querySelector('.main-svg'));
@@ -368,8 +394,9 @@ CHARTS_DRAWN = """() => {
 def browser():
     """A real headless Chromium: Playwright's sync API driving Debian's chromium."""
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
         yield browser
         browser.close()
 
@@ -403,8 +430,9 @@ def new_page(browser, base: str):
     page = context.new_page()
     page.on("console", watch.console)
     page.on("pageerror", lambda exc: watch.problems.append(f"page error: {exc}"))
-    page.on("dialog", lambda dialog: (watch.problems.append(f"dialog: {dialog.type} {dialog.message!r}"),
-                                      dialog.dismiss()))
+    page.on(
+        "dialog", lambda dialog: (watch.problems.append(f"dialog: {dialog.type} {dialog.message!r}"), dialog.dismiss())
+    )
     page.on("requestfailed", lambda req: watch.problems.append(f"request failed: {req.url} {req.failure}"))
     page.watch = watch
     return page

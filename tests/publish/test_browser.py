@@ -17,8 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (COMMENT_UNIT, HOSTILE_NAMES, LATEST, PERIODS, Published, assert_clean, needs_browser,
-                       new_page, settle)
+from .conftest import (
+    COMMENT_UNIT,
+    HOSTILE_NAMES,
+    LATEST,
+    PERIODS,
+    Published,
+    assert_clean,
+    needs_browser,
+    new_page,
+    settle,
+)
 
 pytestmark = needs_browser
 
@@ -32,11 +41,22 @@ PAGE_TYPES = {
     "definitions": lambda pub: "definitions.html",
     "data quality": lambda pub: "data-quality.html",
 }
-CHART_PAGES = ("home", "period", "unit")   # page types that show charts
-FIRST_VIEW_BUDGET = 600_000   # bytes, gzipped: a unit page and everything it loads on first view
-SCORECARD_HEADERS = ("KPI", "Trend", "Value", "Target", "Status", "vs previous", "vs year ago", "n",
-                     "95% interval", "Benchmark", "Weight")
-A4_TEXT_WIDTH_PX = round((210 - 2 * 12) / 25.4 * 96)   # A4 portrait less the print stylesheet's margins
+CHART_PAGES = ("home", "period", "unit")  # page types that show charts
+FIRST_VIEW_BUDGET = 600_000  # bytes, gzipped: a unit page and everything it loads on first view
+SCORECARD_HEADERS = (
+    "KPI",
+    "Trend",
+    "Value",
+    "Target",
+    "Status",
+    "vs previous",
+    "vs year ago",
+    "n",
+    "95% interval",
+    "Benchmark",
+    "Weight",
+)
+A4_TEXT_WIDTH_PX = round((210 - 2 * 12) / 25.4 * 96)  # A4 portrait less the print stylesheet's margins
 
 TREND_PERIODS = """() => {
   const div = document.querySelector('[data-chart="trends"] .plotly-graph-div');
@@ -107,7 +127,7 @@ def go_live(page) -> int:
     buttons = page.locator("figure.chart .chart-live-button")
     count = buttons.count()
     for _ in range(count):
-        buttons.first.click()   # the button goes once its chart is live
+        buttons.first.click()  # the button goes once its chart is live
         page.wait_for_function("() => !document.querySelector('figure.chart .chart-live-button[disabled]')")
     settle(page)
     return count
@@ -122,7 +142,9 @@ def test_pages_load_without_errors_and_draw_their_charts(page, base, published: 
             n = images.count()
             assert n >= 1, f"{what}: no chart"
             for i in range(n):
-                assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), f"{what}: image {i} not shown"
+                assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), (
+                    f"{what}: image {i} not shown"
+                )
                 assert len(images.nth(i).get_attribute("alt") or "") > 20, f"{what}: chart {i} has no text name"
             assert page.evaluate("() => !!window.Plotly") is False, f"{what}: plotly.js loaded before it was asked for"
             assert go_live(page) == n, f"{what}: a chart without an interactive version"
@@ -241,7 +263,8 @@ def test_no_accessibility_violations(http_page, published: Published, axe, what)
             action(page)
         violations = axe.run(page).response["violations"]
         assert not violations, f"{what} page ({state}):\n" + "\n".join(
-            f"{v['id']}: {v['help']} ({len(v['nodes'])}×, e.g. {v['nodes'][0]['target']})" for v in violations)
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}×, e.g. {v['nodes'][0]['target']})" for v in violations
+        )
     # the page says what it is (meta description) and has an icon that exists
     description = page.locator("meta[name=description]").get_attribute("content") or ""
     assert len(description) >= 20, f"{what}: meta description {description!r}"
@@ -275,7 +298,7 @@ def test_unit_page_first_view_is_light(http_base, browser, published: Published)
         page.wait_for_load_state("networkidle")
         bodies = {}
         for url in loaded:
-            rel = url[len(http_base):].split("#")[0].split("?")[0]
+            rel = url[len(http_base) :].split("#")[0].split("?")[0]
             assert url.startswith(http_base) and (published.site / rel).is_file(), url
             bodies[rel] = (published.site / rel).read_bytes()
         total = sum(len(gzip.compress(b, 9)) for b in bodies.values())
@@ -299,22 +322,25 @@ def test_unit_page_prints_on_a4(file_page, published: Published, tmp_path):
     width = page.evaluate("() => document.documentElement.clientWidth")
     assert width <= A4_TEXT_WIDTH_PX
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
-    wide = page.evaluate("""(limit) => [...document.querySelectorAll(
+    wide = page.evaluate(
+        """(limit) => [...document.querySelectorAll(
         'table, svg, img, figure, .chart, .kpi-cards, .table-wrap, .cell-output')]
       .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > limit + 1)
       .map(e => e.tagName + ' ' + (e.getAttribute('class') || '') + ' ' + Math.round(e.getBoundingClientRect().right))""",
-                         width)
+        width,
+    )
     assert not wide, f"wider than an A4 page: {wide}"
     pdf = tmp_path / "unit.pdf"
     pdf.write_bytes(page.pdf(format="A4", prefer_css_page_size=True, print_background=True))
-    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
-                           capture_output=True, text=True, check=True).stdout
+    first = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     lines = first.splitlines()
     at = next((i for i, line in enumerate(lines) if line.strip() == "Scorecard"), None)
     assert at is not None, "the scorecard table does not start on page 1"
     # the table's header: the lines after the heading up to the first blank line (headers may wrap)
     block = []
-    for line in lines[at + 1:]:
+    for line in lines[at + 1 :]:
         if not line.strip() and block:
             break
         block.append(line)
@@ -326,13 +352,16 @@ def test_unit_page_prints_on_a4(file_page, published: Published, tmp_path):
 
 # --------------------------------------------------------------------------- hierarchy
 def _tree(db) -> dict[str, tuple[str, str | None]]:
-    return {uid: (name, parent) for uid, name, parent in db.execute(
-        "SELECT unit_id, unit_name, parent_id FROM org_units").fetchall()}
+    return {
+        uid: (name, parent)
+        for uid, name, parent in db.execute("SELECT unit_id, unit_name, parent_id FROM org_units").fetchall()
+    }
 
 
 def _composite(db, period: str, unit_id: str) -> str:
-    (value,) = db.execute("SELECT value FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'composite'",
-                          [period, unit_id]).fetchone()
+    (value,) = db.execute(
+        "SELECT value FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'composite'", [period, unit_id]
+    ).fetchone()
     return "–" if value is None or value != value else f"{value:.0f}"
 
 
@@ -363,8 +392,13 @@ def test_breadcrumbs_and_children_lead_through_the_tree(file_page, published: Pu
             link = rows.nth(i).locator("a")
             assert link.evaluate("a => a.href") == base + published.unit_entry(LATEST, kid)["html"]
             assert cells[1] == _composite(db, LATEST, kid), kid
-            counts = dict(db.execute("SELECT status, count(*) FROM results WHERE period = ? AND unit_id = ? "
-                                     "AND kpi_id <> 'composite' GROUP BY ALL", [LATEST, kid]).fetchall())
+            counts = dict(
+                db.execute(
+                    "SELECT status, count(*) FROM results WHERE period = ? AND unit_id = ? "
+                    "AND kpi_id <> 'composite' GROUP BY ALL",
+                    [LATEST, kid],
+                ).fetchall()
+            )
             assert [int(c) for c in cells[3:6]] == [counts.get(s, 0) for s in ("green", "amber", "red")], kid
     # one click through the breadcrumb: the company's page of the same period
     leaf = published.unit_entry(LATEST, COMMENT_UNIT)["html"]
@@ -386,8 +420,10 @@ def test_period_overview_shows_units_as_a_tree(file_page, published: Published, 
         uid = unit["unit_id"]
         item = page.locator(f"main li:has(> a[href='{Path(unit['html']).name}'])")
         assert item.count() == 1, uid
-        depth = item.evaluate("li => { let d = 0; for (let e = li.parentElement; e; e = e.parentElement) "
-                              "if (e.tagName === 'LI') d++; return d; }")
+        depth = item.evaluate(
+            "li => { let d = 0; for (let e = li.parentElement; e; e = e.parentElement) "
+            "if (e.tagName === 'LI') d++; return d; }"
+        )
         expected, u = 0, uid
         while tree[u][1] is not None:
             expected, u = expected + 1, tree[u][1]

@@ -47,10 +47,12 @@ def elsewhere(tmp_path, monkeypatch) -> Path:
 def test_other_units_publish_with_the_built_in_defaults(inputs, tmp_path, elsewhere):
     data = _exports(inputs, tmp_path / "exports")
     assert main(["-q", "publish", "--data", str(data), "--period", PERIOD, "--workers", "2"]) == 0
-    site = elsewhere / "_site"                               # outputs in the working directory
+    site = elsewhere / "_site"  # outputs in the working directory
     assert (site / "index.html").is_file() and (site / "periods" / PERIOD / "r1" / "index.html").is_file()
     assert (elsewhere / "data" / "scorecard.duckdb").is_file() and (elsewhere / "reports").is_dir()
-    assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in inputs.iterdir() if p.name != "scorecard.yml")
+    assert sorted(p.name for p in data.iterdir()) == sorted(
+        p.name for p in inputs.iterdir() if p.name != "scorecard.yml"
+    )
     meta = _meta(elsewhere / "data" / "scorecard.duckdb")
     assert meta["timezone"] == "UTC"
     # the catalog's target, not the demo's (87 from 2026 on)
@@ -61,14 +63,16 @@ def test_a_configuration_in_another_directory_needs_no_project_paths(inputs, tmp
     _exports(inputs, tmp_path / "deploy" / "exports")
     config = tmp_path / "deploy" / "etc" / "cx.yml"
     config.parent.mkdir()
-    config.write_text("timezone: Europe/Paris\ndata: ../exports\nsite: ../public\nworkers: 2\n"
-                      f"targets:\n  - {{kpi: csat, unit: '{UNITS[1]}', target: 91, amber: 88}}\n",
-                      encoding="utf-8")
+    config.write_text(
+        "timezone: Europe/Paris\ndata: ../exports\nsite: ../public\nworkers: 2\n"
+        f"targets:\n  - {{kpi: csat, unit: '{UNITS[1]}', target: 91, amber: 88}}\n",
+        encoding="utf-8",
+    )
     assert main(["-q", "publish", "--config", str(config), "--period", PERIOD]) == 0
-    site = tmp_path / "deploy" / "public"                    # relative to the file
+    site = tmp_path / "deploy" / "public"  # relative to the file
     assert (site / "periods" / PERIOD / "r1" / "index.html").is_file()
     assert not (elsewhere / "_site").exists()
     assert _meta(elsewhere / "data" / "scorecard.duckdb")["timezone"] == "Europe/Paris"
-    assert float(_rows(site, UNITS[1], "csat")["target"]) == 91          # the rule, for that unit
-    assert float(_rows(site, UNITS[2], "csat")["target"]) == 91          # and its descendants
-    assert float(_rows(site, UNITS[0], "csat")["target"]) == 85          # the catalog elsewhere
+    assert float(_rows(site, UNITS[1], "csat")["target"]) == 91  # the rule, for that unit
+    assert float(_rows(site, UNITS[2], "csat")["target"]) == 91  # and its descendants
+    assert float(_rows(site, UNITS[0], "csat")["target"]) == 85  # the catalog elsewhere

@@ -27,21 +27,26 @@ from .fake_publish import install_fakes
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_publish.py")
-NEW = "2026-08"   # complete in the data, not published by the session fixture
+NEW = "2026-08"  # complete in the data, not published by the session fixture
 ENV = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-def _run(ws: Workspace, *args: str, fault: str | None = None, fake: bool = True,
-         wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:
+def _run(
+    ws: Workspace, *args: str, fault: str | None = None, fake: bool = True, wait: bool = True
+) -> subprocess.CompletedProcess | subprocess.Popen:
     env = {**ENV, "SCORECARD_FAULT_DIR": str(ws.root)}
     env.pop("SCORECARD_FAULT", None)
     if fault:
         env["SCORECARD_FAULT"] = fault
-    cmd = ([sys.executable, str(FAKE), str(ws.config_file)] if fake
-           else [sys.executable, "-m", "scorecard.cli", "-q", "publish", "--config", str(ws.config_file)])
+    cmd = (
+        [sys.executable, str(FAKE), str(ws.config_file)]
+        if fake
+        else [sys.executable, "-m", "scorecard.cli", "-q", "publish", "--config", str(ws.config_file)]
+    )
     if not wait:
-        return subprocess.Popen([*cmd, *args], env=env, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            [*cmd, *args], env=env, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     return subprocess.run([*cmd, *args], env=env, cwd=ws.root, capture_output=True, text=True, timeout=600)
 
 
@@ -97,15 +102,25 @@ def ws(pristine) -> Workspace:
 
 
 # (fault point, the swap cannot be one step): each point of the run, in order
-POINTS = [("load", False), ("build", False), ("execute", False), ("render", False), ("staging", False),
-          ("swap", False), ("swapped", False), ("staging", True), ("install", True), ("installed", True)]
+POINTS = [
+    ("load", False),
+    ("build", False),
+    ("execute", False),
+    ("render", False),
+    ("staging", False),
+    ("swap", False),
+    ("swapped", False),
+    ("staging", True),
+    ("install", True),
+    ("installed", True),
+]
 
 
 @pytest.mark.parametrize("point,no_swap", POINTS, ids=[f"{p}{'-file-by-file' if n else ''}" for p, n in POINTS])
 def test_a_kill_at_any_step_leaves_the_old_or_the_new_site(ws, point, no_swap):
     flags = ["--no-swap"] if no_swap else []
     if point in ("load", "build"):
-        ws.database.unlink()   # so that the run builds it
+        ws.database.unlink()  # so that the run builds it
     before = tree_hashes(ws.site)
     killed = _run(ws, "--period", NEW, *flags, fault=point)
     assert killed.returncode == -9, killed.stderr
@@ -141,7 +156,7 @@ def test_a_kill_of_a_real_publish_before_the_swap(ws):
     assert _frozen(before).items() <= _frozen(tree_hashes(ws.site)).items()
     assert _published(ws.site) == {(p, 1) for p in PERIODS} | {(NEW, 1)}
     _assert_complete(ws.site)
-    _assert_no_leftovers(ws)   # ...and gone after the next run
+    _assert_no_leftovers(ws)  # ...and gone after the next run
 
 
 def test_build_during_a_publish_waits_its_turn(ws):
@@ -156,8 +171,13 @@ def test_build_during_a_publish_waits_its_turn(ws):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         database = ws.database.stat()
-        build = subprocess.run([sys.executable, "-m", "scorecard.cli", "-q", "build", "--config", str(ws.config_file)],
-                               env=ENV, capture_output=True, text=True, timeout=300)
+        build = subprocess.run(
+            [sys.executable, "-m", "scorecard.cli", "-q", "build", "--config", str(ws.config_file)],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert build.returncode == 4
         assert build.stderr.count("\n") == 1 and "another scorecard run holds the lock (publish, pid" in build.stderr
         assert str(publish.pid) in build.stderr
@@ -180,9 +200,9 @@ def test_build_during_a_publish_waits_its_turn(ws):
 def test_a_vanished_site_is_not_a_first_publish(ws, capsys):
     from scorecard.cli import main
 
-    assert _run(ws, "--period", NEW).returncode == 0   # the state folder now knows this site
+    assert _run(ws, "--period", NEW).returncode == 0  # the state folder now knows this site
     shutil.rmtree(ws.site)
-    ws.site.mkdir()   # e.g. a volume that is not mounted: an empty folder
+    ws.site.mkdir()  # e.g. a volume that is not mounted: an empty folder
     capsys.readouterr()
     assert main(["-q", "publish", "--config", str(ws.config_file)]) == 4
     err = capsys.readouterr().err.strip()
@@ -209,14 +229,21 @@ def test_publishing_with_a_large_history_copies_none_of_it(ws, monkeypatch):
     into staging and swaps; not one of them is copied (same inodes afterwards)."""
     manifest = _manifest(ws.site)
     months = [f"{2020 + i // 12}-{i % 12 + 1:02d}" for i in range(60)]
-    units = [{"unit_id": f"u{i}", "unit_name": f"U {i}", "html": "", "pdf": ""} for i in range(200)]
     for month in months:
         folder = ws.site / "periods" / month / "r1"
         folder.mkdir(parents=True)
         for i in range(200):
             (folder / f"u{i}.html").write_text(f"{month} {i}", encoding="utf-8")
-        manifest["periods"].append({"period": month, "revision": 1, "provisional": False, "units": [],
-                                    "html": f"periods/{month}/r1/u0.html", "scorecard_csv": f"periods/{month}/r1/u1.html"})
+        manifest["periods"].append(
+            {
+                "period": month,
+                "revision": 1,
+                "provisional": False,
+                "units": [],
+                "html": f"periods/{month}/r1/u0.html",
+                "scorecard_csv": f"periods/{month}/r1/u1.html",
+            }
+        )
     (ws.site / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     inodes = {p: p.stat().st_ino for p in (ws.site / "periods").rglob("*") if p.is_file()}
     assert len(inodes) > 12_000
@@ -236,8 +263,13 @@ def test_publishing_with_a_large_history_copies_none_of_it(ws, monkeypatch):
 @contextlib.contextmanager
 def tmpfs(path: Path, size: str):
     path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("mounting a tmpfs needs root")
     try:
         yield path
@@ -306,7 +338,7 @@ def test_a_read_only_site_leaves_it_unchanged(ws):
 
 
 def test_a_truncated_database_is_rebuilt_and_the_site_kept(ws):
-    assert _run(ws, "--period", LATEST).returncode == 0   # site pages follow this copy's settings
+    assert _run(ws, "--period", LATEST).returncode == 0  # site pages follow this copy's settings
     data = ws.database.read_bytes()
     ws.database.write_bytes(data[: len(data) // 2])
     before = tree_hashes(ws.site)

@@ -24,6 +24,7 @@ def _vnu_jar() -> Path | None:
 @pytest.mark.skipif(_vnu_jar() is None or not shutil.which("java"), reason="vnu.jar or Java not available")
 def test_every_page_type_is_valid_html(published: Published):
     pages = [str(published.site / rel(published)) for rel in PAGE_TYPES.values()]
-    result = subprocess.run(["java", "-jar", str(_vnu_jar()), "--errors-only", *pages],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["java", "-jar", str(_vnu_jar()), "--errors-only", *pages], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr

@@ -10,8 +10,20 @@ from datetime import datetime
 
 from .conftest import LATEST, PERIODS, UNITS, Published
 
-CSV_COLUMNS = ["period", "unit_id", "kpi_id", "value", "n", "ci_low", "ci_high",
-               "target", "amber", "status", "weight", "score"]
+CSV_COLUMNS = [
+    "period",
+    "unit_id",
+    "kpi_id",
+    "value",
+    "n",
+    "ci_low",
+    "ci_high",
+    "target",
+    "amber",
+    "status",
+    "weight",
+    "score",
+]
 STATUSES = {"green", "amber", "red", "low-n", "no-data", "no-target"}
 
 
@@ -25,12 +37,19 @@ def test_manifest_lists_each_published_period_once(published: Published, db):
     units = {u for (u,) in db.execute("SELECT unit_id FROM org_units").fetchall()}
     inputs = inputs_sha256(find_sources(published.ws.data))
     for entry in entries:
-        assert {"period", "revision", "published_at", "inputs_sha256", "catalog_version", "scorecard_csv",
-                "units"} <= set(entry)
+        assert {
+            "period",
+            "revision",
+            "published_at",
+            "inputs_sha256",
+            "catalog_version",
+            "scorecard_csv",
+            "units",
+        } <= set(entry)
         published_at = datetime.fromisoformat(entry["published_at"])
         assert published_at.tzinfo is not None, entry["published_at"]
         assert re.fullmatch(r"[0-9a-f]{64}", entry["inputs_sha256"])
-        assert entry["inputs_sha256"] == inputs   # both periods were published from the same inputs
+        assert entry["inputs_sha256"] == inputs  # both periods were published from the same inputs
         assert entry["catalog_version"] == catalog_version
         assert not entry.get("provisional")
         assert (published.site / entry["scorecard_csv"]).is_file()
@@ -66,8 +85,12 @@ def test_scorecard_csv_has_the_spec_columns_and_the_database_numbers(published: 
             header = reader.fieldnames
             rows = list(reader)
         assert set(CSV_COLUMNS) <= set(header), header
-        expected = {(u, k): (v, s) for u, k, v, s in db.execute(
-            "SELECT unit_id, kpi_id, value, status FROM results WHERE period = ?", [period]).fetchall()}
+        expected = {
+            (u, k): (v, s)
+            for u, k, v, s in db.execute(
+                "SELECT unit_id, kpi_id, value, status FROM results WHERE period = ?", [period]
+            ).fetchall()
+        }
         got = {(r["unit_id"], r["kpi_id"]): r for r in rows}
         assert len(got) == len(rows), "one row per (unit, KPI)"
         assert set(got) == set(expected)
@@ -93,8 +116,10 @@ def test_every_unit_has_composite_and_weights_from_targets(published: Published,
     path = published.site / published.entry(LATEST)["scorecard_csv"]
     with path.open(encoding="utf-8", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["kpi_id"] != "composite"]
-    weights = {(u, k): w for u, k, w in db.execute(
-        "SELECT unit_id, kpi_id, weight FROM targets WHERE period = ?", [LATEST]).fetchall()}
+    weights = {
+        (u, k): w
+        for u, k, w in db.execute("SELECT unit_id, kpi_id, weight FROM targets WHERE period = ?", [LATEST]).fetchall()
+    }
     for row in rows:
         expected = weights.get((row["unit_id"], row["kpi_id"]))
         if expected is None:

@@ -13,8 +13,9 @@ from pdf_structure import pdf_bookmarks, pdf_figures, pdf_is_ua1
 from .conftest import PERIODS, Published, parse_html, squash
 from .test_pdf import composite_after_label, expected_composite
 
-pytestmark = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftohtml")),
-                                reason="poppler-utils not installed")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("pdftotext") and shutil.which("pdftohtml")), reason="poppler-utils not installed"
+)
 
 
 def units_in_tree_order(db) -> list[tuple[str, str]]:
@@ -24,8 +25,12 @@ def units_in_tree_order(db) -> list[tuple[str, str]]:
 def pages_text(path: Path, first: int, last: int) -> str:
     import subprocess
 
-    return subprocess.run(["pdftotext", "-layout", "-f", str(first), "-l", str(last), str(path), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", "-f", str(first), "-l", str(last), str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.parametrize("period", PERIODS)
@@ -35,7 +40,9 @@ def test_pack_has_contents_a_bookmark_per_unit_and_each_composite(published: Pub
     assert entry["pack"] == str(Path(entry["html"]).parent / "pack.pdf") and pack.is_file()
     units = units_in_tree_order(db)
     marks = pdf_bookmarks(pack)
-    assert [title for _, title in marks] == [f"Scorecard overview · {period}"] + [f"{name} · {period}" for _, name in units]
+    assert [title for _, title in marks] == [f"Scorecard overview · {period}"] + [
+        f"{name} · {period}" for _, name in units
+    ]
     pages = [page for page, _ in marks]
     assert pages == sorted(pages) and len(set(pages)) == len(pages), "each part starts on a page of its own"
     contents = squash(pages_text(pack, 1, pages[0] - 1))
@@ -56,7 +63,7 @@ def test_every_pdf_figure_has_alternative_text(published: Published, period):
     for unit in published.entry(period)["units"]:
         path = published.site / unit["pdf"]
         figures = pdf_figures(path)
-        assert len(figures) >= 10 and all(figures), (unit["unit_id"], figures)   # sparklines and charts
+        assert len(figures) >= 10 and all(figures), (unit["unit_id"], figures)  # sparklines and charts
         assert pdf_is_ua1(path), unit["unit_id"]
         assert b"/DisplayDocTitle true" in path.read_bytes(), unit["unit_id"]
 
@@ -84,5 +91,5 @@ def test_history_shows_each_units_composite_per_period_with_links(published: Pub
     (version,) = db.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()
     for period in PERIODS:
         entry = published.entry(period)
-        assert f"{period} | 1 |" not in text   # a rendered table, not Markdown source
+        assert f"{period} | 1 |" not in text  # a rendered table, not Markdown source
         assert f"{period} 1 {entry['published_at'][:10]} {version}" in text, text[:400]

@@ -16,23 +16,30 @@ NUMBER = re.compile(r"[+\-−]?\d+(?:[.,]\d+)?|–")
 
 
 def expected_composite(db, period: str, unit_id: str) -> str:
-    row = db.execute("SELECT value FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'composite'",
-                     [period, unit_id]).fetchone()
+    row = db.execute(
+        "SELECT value FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'composite'", [period, unit_id]
+    ).fetchone()
     value = row[0] if row else None
     return "–" if value is None or value != value else f"{value:.0f}"
 
 
 def weighted_kpi_names(db, period: str, unit_id: str) -> list[str]:
-    return [name for (name,) in db.execute("""
+    return [
+        name
+        for (name,) in db.execute(
+            """
         SELECT c.name FROM targets t JOIN catalog c USING (kpi_id)
-        WHERE t.period = ? AND t.unit_id = ? AND t.weight > 0 ORDER BY c.sort_order""", [period, unit_id]).fetchall()]
+        WHERE t.period = ? AND t.unit_id = ? AND t.weight > 0 ORDER BY c.sort_order""",
+            [period, unit_id],
+        ).fetchall()
+    ]
 
 
 def composite_after_label(text: str) -> str:
     """The first number (or '–') after the 'Composite score' label in pdftotext -layout text."""
     at = text.find("Composite score")
     assert at >= 0, "no 'Composite score' in the PDF"
-    rest = text[text.index("\n", at):]
+    rest = text[text.index("\n", at) :]
     for token in rest.split():
         if NUMBER.fullmatch(token):
             return token
@@ -77,8 +84,9 @@ def test_pdfs_are_a4_and_linked_from_their_pages(published: Published):
 
     for period in PERIODS:
         for unit in published.entry(period)["units"][:3]:
-            info = subprocess.run(["pdfinfo", str(published.site / unit["pdf"])], capture_output=True,
-                                  text=True, check=True).stdout
+            info = subprocess.run(
+                ["pdfinfo", str(published.site / unit["pdf"])], capture_output=True, text=True, check=True
+            ).stdout
             size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
             assert size and abs(float(size.group(1)) - 595.3) < 2 and abs(float(size.group(2)) - 841.9) < 2, info
             doc = parse_html(published.site / unit["html"])

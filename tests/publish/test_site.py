@@ -9,8 +9,21 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from .conftest import (COMMENT_UNIT, EMAIL, HOSTILE_COMMENTS, HOSTILE_NAMES, LATEST, PERIODS, PII,
-                       PII_COMMENTS, UNITS, Published, parse_html, pdf_text, squash)
+from .conftest import (
+    COMMENT_UNIT,
+    EMAIL,
+    HOSTILE_COMMENTS,
+    HOSTILE_NAMES,
+    LATEST,
+    PERIODS,
+    PII,
+    PII_COMMENTS,
+    UNITS,
+    Published,
+    parse_html,
+    pdf_text,
+    squash,
+)
 
 # attributes that point at another file (the browser test checks what scripts add)
 URL_ATTRS = {"href", "src", "poster", "data", "action", "formaction"}
@@ -50,7 +63,7 @@ def test_every_internal_link_resolves_and_nothing_needs_the_network(published: P
                     broken.append(f"{where}: <{el.tag} {attr}={url!r}> (javascript: URL)")
                     continue
                 if scheme in ("http", "https", "ftp") or url.startswith("//"):
-                    if el.tag in RESOURCE_TAGS:   # a link to another site is fine; a resource from it is not
+                    if el.tag in RESOURCE_TAGS:  # a link to another site is fine; a resource from it is not
                         network.append(f"{where}: <{el.tag} {attr}={url!r}>")
                     continue
                 if scheme in ("mailto", "tel"):
@@ -64,11 +77,13 @@ def test_every_internal_link_resolves_and_nothing_needs_the_network(published: P
                 if site not in target.parents and target != site:
                     broken.append(f"{where}: {url!r} leaves the site")
                 elif not target.is_file():
-                    broken.append(f"{where}: {url!r} -> missing {target.relative_to(site) if site in target.parents else target}")
+                    broken.append(
+                        f"{where}: {url!r} -> missing {target.relative_to(site) if site in target.parents else target}"
+                    )
                 elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _ids(target, ids):
                     broken.append(f"{where}: {url!r}: no element with id {parts.fragment!r}")
     assert not broken, "\n".join(broken)
-    assert checked > 8 * len(html_pages(site)), checked   # navbar, stylesheet, scripts, history links...
+    assert checked > 8 * len(html_pages(site)), checked  # navbar, stylesheet, scripts, history links...
     assert not network, "resources fetched from the network (the site must work offline):\n" + "\n".join(network)
 
 
@@ -116,11 +131,14 @@ def _all_text(site: Path) -> dict[str, str]:
 def test_no_personal_data_anywhere_in_the_site(published: Published):
     texts = _all_text(published.site)
     assert any(rel.endswith(".pdf") for rel in texts)
-    leaks = [f"{rel}: {pii!r}" for rel, text in texts.items() for pii in PII
-             if pii in text or pii in squash(text)]
+    leaks = [f"{rel}: {pii!r}" for rel, text in texts.items() for pii in PII if pii in text or pii in squash(text)]
     assert not leaks, "\n".join(leaks)
-    emails = [f"{rel}: {m.group(0)}" for rel, text in texts.items() if rel != "assets/plotly.min.js"
-              for m in EMAIL.finditer(text)]
+    emails = [
+        f"{rel}: {m.group(0)}"
+        for rel, text in texts.items()
+        if rel != "assets/plotly.min.js"
+        for m in EMAIL.finditer(text)
+    ]
     assert not emails, "\n".join(emails)
 
 
@@ -144,7 +162,7 @@ def test_hostile_unit_names_are_shown_literally(published: Published, period):
         _no_injected_markup(doc)
         overviews = [published.site / published.entry(period)["html"]]
         if period == LATEST:
-            overviews.append(published.site / "index.html")   # the home page shows the latest period
+            overviews.append(published.site / "index.html")  # the home page shows the latest period
         for overview in overviews:
             page = parse_html(overview)
             links = [a for a in page.all("a") if a.text == name]
@@ -160,8 +178,9 @@ def _no_injected_markup(doc):
                 assert "__pwned" not in (value or ""), f"{doc.path}: <{el.tag} {attr}={value!r}>"
         if el.tag == "script":
             assert el.text not in ("alert(1)", "alert(2)"), f"{doc.path}: injected script"
-            assert "src" in el.attrs or "Plotly" in el.text or "plotly" in el.text.lower(), \
+            assert "src" in el.attrs or "Plotly" in el.text or "plotly" in el.text.lower(), (
                 f"{doc.path}: unexpected inline script {el.text[:120]!r}"
+            )
         if el.tag == "img":
             assert el.attrs.get("src") != "x", f"{doc.path}: injected <img>"
         if el.tag == "b":
@@ -178,7 +197,7 @@ def _comment_cells(doc) -> list[str] | None:
             header = [e for e in elements[start:] if e.tag == "th"]
             column = next(k for k, th in enumerate(header) if th is el)
             cells, row = [], None
-            for e in elements[i + 1:]:
+            for e in elements[i + 1 :]:
                 if e.tag == "table":
                     break
                 if e.tag == "tr":
@@ -200,8 +219,9 @@ def test_survey_comments_are_shown_literally_and_masked(published: Published):
     for cell in cells:
         if cell in HOSTILE_COMMENTS:
             continue
-        assert cell.startswith(tuple(c.split(" ")[0] + " " for c in PII_COMMENTS)), \
+        assert cell.startswith(tuple(c.split(" ")[0] + " " for c in PII_COMMENTS)), (
             f"comment shown altered (markup interpreted?): {cell!r}"
+        )
         assert "[email]" in cell or "[phone]" in cell, cell
     text = squash(pdf_text(published.site / unit["pdf"]))
     for cell in cells:

@@ -30,10 +30,24 @@ import pytest
 
 from scorecard.errors import PublishError
 
-from .conftest import (LATEST, NOTEBOOKS, PERIODS, Published, Workspace, assert_clean, copy_workspace,
-                       needs_browser, new_page, parse_html, pdf_text, settle, squash, tree_hashes)
+from .conftest import (
+    LATEST,
+    NOTEBOOKS,
+    PERIODS,
+    Published,
+    Workspace,
+    assert_clean,
+    copy_workspace,
+    needs_browser,
+    new_page,
+    parse_html,
+    pdf_text,
+    settle,
+    squash,
+    tree_hashes,
+)
 
-REASON = 'Late survey responses loaded *again* <b>twice</b> #fix [1] & co'
+REASON = "Late survey responses loaded *again* <b>twice</b> #fix [1] & co"
 BROKEN = "template broken on purpose"
 
 
@@ -46,9 +60,9 @@ class Step:
     summary: object = None
     hashes: dict[str, str] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
-    leftovers: list[str] = field(default_factory=list)   # lock or staging folders beside the site
+    leftovers: list[str] = field(default_factory=list)  # lock or staging folders beside the site
     error: Exception | None = None
-    kept: dict[Path, str] = field(default_factory=dict)   # executed notebooks in reports/ right after
+    kept: dict[Path, str] = field(default_factory=dict)  # executed notebooks in reports/ right after
 
 
 def _manifest(ws: Workspace) -> dict:
@@ -109,8 +123,9 @@ def steps(published: Published, tmp_path_factory) -> dict[str, Step]:
         step.error = exc
     out["failed"] = _record(ws, step)
     step.leftovers = sorted(p.name for p in ws.site.parent.iterdir() if p.name.startswith(f".{ws.site.name}."))
-    step.leftovers += sorted(p.name for p in (ws.database.parent / ".scorecard-state").iterdir()
-                             if p.name not in ("scorecard.lock", "sites"))
+    step.leftovers += sorted(
+        p.name for p in (ws.database.parent / ".scorecard-state").iterdir() if p.name not in ("scorecard.lock", "sites")
+    )
     step.kept = {p.resolve(): p.read_text(encoding="utf-8") for p in ws.reports.rglob("*.ipynb")}
 
     ws.notebooks = good_notebooks
@@ -130,6 +145,7 @@ def test_publishing_again_with_nothing_changed_changes_nothing(published: Publis
         def fail(*args, **kwargs):
             calls.append(what)
             raise Trap(what)
+
         return fail
 
     monkeypatch.setattr(publishing, "execute", trap("execute"))
@@ -178,7 +194,9 @@ def test_restatement_adds_revision_2_and_keeps_revision_1(steps):
     # revision 2: complete, with the corrected numbers
     for unit in r2["units"]:
         assert (ws.site / unit["html"]).is_file() and (ws.site / unit["pdf"]).is_file()
-    assert (ws.site / r2["scorecard_csv"]).read_bytes() != (ws.site / entries[(LATEST, 1)]["scorecard_csv"]).read_bytes()
+    assert (ws.site / r2["scorecard_csv"]).read_bytes() != (
+        ws.site / entries[(LATEST, 1)]["scorecard_csv"]
+    ).read_bytes()
 
 
 def test_history_page_reaches_both_revisions(steps):
@@ -239,9 +257,12 @@ def _hold_lock(state: Path, tmp: Path):
     repo = Path(__file__).resolve().parents[2]
     go, release = tmp / "go", tmp / "release"
     go.touch()
-    proc = subprocess.Popen([sys.executable, str(repo / "tests" / "lock_contender.py"), str(state), str(go),
-                             str(release)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(repo)})
+    proc = subprocess.Popen(
+        [sys.executable, str(repo / "tests" / "lock_contender.py"), str(state), str(go), str(release)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert proc.stdout.readline().startswith("held ")
     return proc, release
 
@@ -311,8 +332,10 @@ def test_revision_1_points_readers_to_revision_2(steps, browser):
     base = ws.site.resolve().as_uri() + "/"
     page = new_page(browser, base)
     try:
-        for r1, r2 in ((entries[(LATEST, 1)]["html"], entries[(LATEST, 2)]["html"]),
-                       (entries[(LATEST, 1)]["units"][2]["html"], entries[(LATEST, 2)]["units"][2]["html"])):
+        for r1, r2 in (
+            (entries[(LATEST, 1)]["html"], entries[(LATEST, 2)]["html"]),
+            (entries[(LATEST, 1)]["units"][2]["html"], entries[(LATEST, 2)]["units"][2]["html"]),
+        ):
             page.goto(base + r1, wait_until="load")
             settle(page)
             newer = page.locator(".newer-revision a")

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from pdf_structure import pdf_figures, pdf_is_ua1
 
 from scorecard.display import chart_id, md_escape, table_bundle
 from scorecard.render import Page, RenderError
 from scorecard.render.builtin import BuiltinRenderer, plotly_js_path
-
-from pdf_structure import pdf_figures, pdf_is_ua1
 
 from .conftest import HOSTILE, PROJECT_FILE, make_notebook, needs_poppler, output, pdf_info, pdf_text, squash
 
@@ -31,8 +30,9 @@ def site(tmp_path_factory, chart):
     )
     renderer = BuiltinRenderer()
     messages: list[str] = []
-    written = renderer.render(PROJECT_FILE, src, [Page(src / UNIT_PAGE, pdf=True), Page(Path("index.md"))], out,
-                              progress=messages.append)
+    written = renderer.render(
+        PROJECT_FILE, src, [Page(src / UNIT_PAGE, pdf=True), Page(Path("index.md"))], out, progress=messages.append
+    )
     return {"src": src, "out": out, "written": written, "messages": messages, "renderer": renderer}
 
 
@@ -62,7 +62,10 @@ def test_unit_page_html(site, chart):
     # charts.js (deferred) draws with the site's plotly.js on demand, found by a relative path
     figure = re.search(r'<figure class="chart chart-static" data-chart="trend-csat">(.*?)</figure>', h, re.DOTALL)
     assert figure, "no static chart figure"
-    assert re.search(r'<img class="chart-image" alt="CSAT trend" width="\d+" height="\d+" src="data:image/svg\+xml;base64,PHN2Zy', figure.group(1))
+    assert re.search(
+        r'<img class="chart-image" alt="CSAT trend" width="\d+" height="\d+" src="data:image/svg\+xml;base64,PHN2Zy',
+        figure.group(1),
+    )
     live = re.search(r'<template class="chart-live">(.*?)</template>', figure.group(1), re.DOTALL).group(1)
     assert f'id="{chart_id("trend-csat")}"' in live and "Plotly.newPlot" in live
     assert '<script src="../../../assets/charts.js" defer></script>' in h
@@ -77,8 +80,12 @@ def test_unit_page_html(site, chart):
     assert 'data-root="../../.." data-page="2026-10/r1/units/emea-paris"' in h
     # navbar from _quarto.yml, links relative to the page
     assert '<a class="navbar-brand" href="../../../index.html">CX Scorecard</a>' in h
-    for text, href in [("Overview", "index.html"), ("History", "history.html"), ("Definitions", "definitions.html"),
-                       ("Method", "method.html")]:
+    for text, href in [
+        ("Overview", "index.html"),
+        ("History", "history.html"),
+        ("Definitions", "definitions.html"),
+        ("Method", "method.html"),
+    ]:
         assert f'<a href="../../../{href}">{text}</a>' in h
     assert '<a href="https://example.org/cx">Source</a>' in h
     # title from the front matter, PDF link
@@ -112,9 +119,25 @@ def test_pdf_is_a4_with_table_and_statuses(site):
     assert "(A4)" in info["Page size"] and info["Title"] == "Unit scorecard"
     assert "CreationDate" not in info and "ModDate" not in info
     text = squash(pdf_text(pdf))
-    for cell in ["CSAT", "NPS", "First contact resolution", "Callback rate", "86.0", "1,234", "Customer", "Process",
-                 "✓ Green", "! Amber", "✕ Red", "– No data", "○ Low n", "Composite score", "72.4",
-                 "Data quality note for EMEA Paris", "Scorecard table"]:
+    for cell in [
+        "CSAT",
+        "NPS",
+        "First contact resolution",
+        "Callback rate",
+        "86.0",
+        "1,234",
+        "Customer",
+        "Process",
+        "✓ Green",
+        "! Amber",
+        "✕ Red",
+        "– No data",
+        "○ Low n",
+        "Composite score",
+        "72.4",
+        "Data quality note for EMEA Paris",
+        "Scorecard table",
+    ]:
         assert cell in text, cell
     for hidden in ("STDERR-NOISE", "HIDDEN-OUTPUT", "SOURCE-CODE-MARKER"):
         assert hidden not in text
@@ -154,10 +177,15 @@ def test_hostile_data_is_shown_not_executed(tmp_path, chart):
     nb = make_notebook(src / "bad.ipynb", chart[1], unit=HOSTILE[4], kpi=HOSTILE[0])
     book = nbformat.read(str(nb), as_version=4)
     for h in HOSTILE:
-        book.cells.append(nbformat.v4.new_code_cell("x", outputs=[
-            output({"text/markdown": f"MD: {md_escape(h)}", "text/plain": h}),
-            nbformat.v4.new_output("stream", name="stdout", text=f"OUT: {h}\n"),
-        ]))
+        book.cells.append(
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    output({"text/markdown": f"MD: {md_escape(h)}", "text/plain": h}),
+                    nbformat.v4.new_output("stream", name="stdout", text=f"OUT: {h}\n"),
+                ],
+            )
+        )
     book.cells.append(nbformat.v4.new_code_cell("x", outputs=[output(table_bundle([{"k": h} for h in HOSTILE]))]))
     # a Markdown cell with raw HTML: shown as text, not passed through
     book.cells.append(nbformat.v4.new_markdown_cell("Cell with <script>alert(2)</script> inline"))
@@ -168,8 +196,16 @@ def test_hostile_data_is_shown_not_executed(tmp_path, chart):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in h and "&lt;script&gt;alert(2)&lt;/script&gt;" in h
     # every <script> in the page is ours: plotly.js, the chart's newPlot, nav.js
     scripts = re.findall(r"<script\b[^>]*>", h)
-    assert all(s in ('<script src="./assets/charts.js" defer>', "<script>", '<script type="text/javascript">',
-                     '<script src="./assets/nav.js" defer>') for s in scripts), scripts
+    assert all(
+        s
+        in (
+            '<script src="./assets/charts.js" defer>',
+            "<script>",
+            '<script type="text/javascript">',
+            '<script src="./assets/nav.js" defer>',
+        )
+        for s in scripts
+    ), scripts
     text = squash(pdf_text(out / "bad.pdf"))
     for h_ in HOSTILE:
         assert f"MD: {squash(h_)}" in text and f"OUT: {squash(h_)}" in text
@@ -195,8 +231,12 @@ def test_heading_is_not_stranded_at_page_bottom(tmp_path):
     crossed = 0
     for page in pages:
         pdf = out / page.source.with_suffix(".pdf")
-        texts = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split("\f")
-        where = {key: next(i for i, t in enumerate(texts) if key in t) for key in ("Sticky heading", "First line after")}
+        texts = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split(
+            "\f"
+        )
+        where = {
+            key: next(i for i, t in enumerate(texts) if key in t) for key in ("Sticky heading", "First line after")
+        }
         assert where["Sticky heading"] == where["First line after"], page
         crossed += where["Sticky heading"] > 0
     assert crossed  # the range does push the heading onto page 2 at least once
@@ -209,7 +249,9 @@ def test_errors_name_the_page(tmp_path):
         BuiltinRenderer().render(PROJECT_FILE, src, [Page(tmp_path / "elsewhere.ipynb")], tmp_path / "out")
     with pytest.raises(RenderError, match="missing.ipynb: no such page"):
         BuiltinRenderer().render(PROJECT_FILE, src, [Page(Path("missing.ipynb"))], tmp_path / "out")
-    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[output({"text/x-typst": "#panic(\"boom\")"})])])
+    bad = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x", outputs=[output({"text/x-typst": '#panic("boom")'})])]
+    )
     nbformat.write(bad, str(src / "bad.ipynb"))
     with pytest.raises(RenderError, match=r"bad.ipynb: Typst could not compile the PDF.*boom"):
         BuiltinRenderer().render(PROJECT_FILE, src, [Page(Path("bad.ipynb"), pdf=True)], tmp_path / "out")
@@ -222,7 +264,11 @@ def test_project_file_margins_are_validated(tmp_path):
     from scorecard.render.project import read_site
 
     site = read_site(PROJECT_FILE)
-    assert site.title == "CX Scorecard" and site.paper == "a4" and site.margin == {"x": "18mm", "top": "16mm", "bottom": "18mm"}
+    assert (
+        site.title == "CX Scorecard"
+        and site.paper == "a4"
+        and site.margin == {"x": "18mm", "top": "16mm", "bottom": "18mm"}
+    )
     assert [i.text for i in site.left] == ["Overview", "History", "Definitions", "More"]
     bad = tmp_path / "_quarto.yml"
     bad.write_text("format:\n  typst:\n    margin:\n      x: '1cm); #panic(\"x\")'\n")
@@ -238,8 +284,12 @@ def _png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @needs_poppler
@@ -249,13 +299,17 @@ def test_png_and_plotly_json_outputs(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     src.mkdir()
     png = base64.b64encode(_png(40, 20)).decode()
-    plotly_only = {"application/vnd.plotly.v1+json": {"data": [{"type": "bar", "y": [1, 2], "name": "</script>x"}], "layout": {}},
-                   "text/plain": "PLOTLY-FALLBACK-TEXT"}
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Images"),
-        nbformat.v4.new_code_cell("x", outputs=[output({"image/png": png, "text/plain": "a grey box"})]),
-        nbformat.v4.new_code_cell("fig.show()", outputs=[output(plotly_only)]),
-    ])
+    plotly_only = {
+        "application/vnd.plotly.v1+json": {"data": [{"type": "bar", "y": [1, 2], "name": "</script>x"}], "layout": {}},
+        "text/plain": "PLOTLY-FALLBACK-TEXT",
+    }
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Images"),
+            nbformat.v4.new_code_cell("x", outputs=[output({"image/png": png, "text/plain": "a grey box"})]),
+            nbformat.v4.new_code_cell("fig.show()", outputs=[output(plotly_only)]),
+        ]
+    )
     nbformat.write(nb, str(src / "img.ipynb"))
     BuiltinRenderer().render(PROJECT_FILE, src, [Page(Path("img.ipynb"), pdf=True)], out)
     h = (out / "img.html").read_text()

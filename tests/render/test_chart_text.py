@@ -15,17 +15,26 @@ def test_ranking_alt_lists_units_best_first_with_rounded_composites():
 
 
 def test_priority_alt_names_the_kpis_of_each_quadrant_in_urgency_order():
-    placed = pd.DataFrame({"name": ["CSAT", "NPS", "AHT", "FCR"],
-                           "quadrant": ["maintain", "fix now", "fix now", "low priority"]})
+    placed = pd.DataFrame(
+        {"name": ["CSAT", "NPS", "AHT", "FCR"], "quadrant": ["maintain", "fix now", "fix now", "low priority"]}
+    )
     text = priority_alt(placed, "Priority matrix · EMEA")
     assert text.startswith("Priority matrix · EMEA: ")
     assert text.endswith("fix now: NPS, AHT; maintain: CSAT; low priority: FCR.")
 
 
 def test_trends_alt_gives_the_span_and_latest_value_of_each_kpi():
-    trends = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-01", "2026-02"],
-                           "kpi_id": ["csat", "csat", "aht", "aht"], "value": [80.0, 82.25, 9.0, None]})
-    kpis = [{"kpi_id": "csat", "name": "CSAT", "kpi_unit": "%"}, {"kpi_id": "aht", "name": "AHT", "kpi_unit": "minutes"}]
+    trends = pd.DataFrame(
+        {
+            "period": ["2026-01", "2026-02", "2026-01", "2026-02"],
+            "kpi_id": ["csat", "csat", "aht", "aht"],
+            "value": [80.0, 82.25, 9.0, None],
+        }
+    )
+    kpis = [
+        {"kpi_id": "csat", "name": "CSAT", "kpi_unit": "%"},
+        {"kpi_id": "aht", "name": "AHT", "kpi_unit": "minutes"},
+    ]
     text = trends_alt(trends, kpis)
     assert "(2), 2026-01 to 2026-02" in text
     assert text.endswith("Latest values: CSAT 82.2%, AHT 9.0 min.")

@@ -65,7 +65,10 @@ def test_md_escape_survives_pandoc():
         for to in ("plain", "html5"):
             out = subprocess.run(
                 [pandoc_path(), "-f", "markdown", "-t", to, "--wrap=none"],
-                input=md_escape(h), capture_output=True, text=True, check=True,
+                input=md_escape(h),
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             if to == "plain":
                 assert squash(out) == squash(h)
@@ -87,7 +90,9 @@ def test_table_html_escapes_and_marks_status():
     for key, style in STATUSES.items():
         assert f"status-{key}" in h
         # status word and symbol in the cell, not colour alone
-        assert re.search(rf'class="[^"]*status-{key}"[^>]*>.*?{re.escape(html.escape(style.symbol))}.*?{re.escape(style.label)}', h)
+        assert re.search(
+            rf'class="[^"]*status-{key}"[^>]*>.*?{re.escape(html.escape(style.symbol))}.*?{re.escape(style.label)}', h
+        )
     assert 'class="group-row"' in h and h.count("<tr") == len(ROWS) + 2
 
 
@@ -107,8 +112,13 @@ def test_table_typst_compiles_with_hostile_cells(tmp_path):
 def test_table_markdown_and_plain():
     b = table_bundle(ROWS, COLS)
     assert b["text/plain"].splitlines()[0].startswith("KPI <b>")
-    md = subprocess.run([pandoc_path(), "-f", "markdown", "-t", "html5"], input=b["text/markdown"],
-                        capture_output=True, text=True, check=True).stdout
+    md = subprocess.run(
+        [pandoc_path(), "-f", "markdown", "-t", "html5"],
+        input=b["text/markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "<table>" in md and "<script" not in md and "Green" in md
 
 
@@ -155,13 +165,15 @@ def test_empty_tables_compile(tmp_path):
 
 
 def test_sparklines_carry_their_text_name_in_html_and_typst():
-    rows = [{"kpi": "CSAT <b>", "trend": [80.0, None, 70.25, 90.0], "label": "CSAT <b>: from 80 to 90"},
-            {"kpi": "NPS", "trend": [1, 2, 3]}]
+    rows = [
+        {"kpi": "CSAT <b>", "trend": [80.0, None, 70.25, 90.0], "label": "CSAT <b>: from 80 to 90"},
+        {"kpi": "NPS", "trend": [1, 2, 3]},
+    ]
     bundle = table_bundle(rows, [Col("kpi"), Col("trend", kind="spark", fmt="{:.1f}", label_key="label")])
     html_ = bundle["text/html"]
     assert 'role="img" aria-label="CSAT &lt;b&gt;: from 80 to 90"><title>CSAT &lt;b&gt;: from 80 to 90</title>' in html_
     # without a label: a sentence from the numbers, formatted with the column's fmt
-    assert ('aria-label="trend over the last 3 periods: from 1.0 to 3.0, lowest 1.0, highest 3.0"' in html_)
+    assert 'aria-label="trend over the last 3 periods: from 1.0 to 3.0, lowest 1.0, highest 3.0"' in html_
     typst = bundle["text/x-typst"]
     assert 'alt: "CSAT <b>: from 80 to 90"' in typst
     assert 'alt: "trend over the last 3 periods: from 1.0 to 3.0, lowest 1.0, highest 3.0"' in typst

@@ -22,9 +22,12 @@ def test_papermill_then_render(tmp_path):
     target = src / "2026-10" / "r1" / "units" / "emea-paris.ipynb"
     target.parent.mkdir(parents=True)
     papermill.execute_notebook(
-        str(FIXTURES / "sample.ipynb"), str(target),
+        str(FIXTURES / "sample.ipynb"),
+        str(target),
         parameters={"unit_name": "EMEA <Paris>", "hostile": ']#panic("x")['},
-        request_save_on_cell_execute=False, progress_bar=False, kernel_name="python3",
+        request_save_on_cell_execute=False,
+        progress_bar=False,
+        kernel_name="python3",
     )
     outputs = [o for c in json.loads(target.read_text())["cells"] for o in c.get("outputs", [])]
     assert any("text/x-typst" in o.get("data", {}) for o in outputs)
@@ -37,6 +40,13 @@ def test_papermill_then_render(tmp_path):
     pdf = out / "2026-10/r1/units/emea-paris.pdf"
     assert "(A4)" in pdf_info(pdf)["Page size"]
     text = squash(pdf_text(pdf))
-    for expected in ("EMEA <Paris>", ']#panic("x")[', "✓ Green", "✕ Red", "First contact resolution",
-                     "CSAT, last 13 months", "Data quality: 3 contacts"):
+    for expected in (
+        "EMEA <Paris>",
+        ']#panic("x")[',
+        "✓ Green",
+        "✕ Red",
+        "First contact resolution",
+        "CSAT, last 13 months",
+        "Data quality: 3 contacts",
+    ):
         assert expected in text, expected

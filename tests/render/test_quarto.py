@@ -62,8 +62,15 @@ def test_plan_groups_pages_by_formats(tmp_path):
         PurePosixPath(PAGES[1]): src / PAGES[1],
         PurePosixPath("assets/plotly.min.js"): Path("/pkg/plotly.min.js"),
     }
-    assert both.outputs == [PurePosixPath(p) for p in (
-        "2026-10/r1/units/a.html", "2026-10/r1/units/a.pdf", "2026-10/r1/units/b.html", "2026-10/r1/units/b.pdf")]
+    assert both.outputs == [
+        PurePosixPath(p)
+        for p in (
+            "2026-10/r1/units/a.html",
+            "2026-10/r1/units/a.pdf",
+            "2026-10/r1/units/b.html",
+            "2026-10/r1/units/b.pdf",
+        )
+    ]
     assert list(html.config["format"]) == ["html"] and html.outputs == [PurePosixPath("2026-10/r1/index.html")]
     assert list(typst.config["format"]) == ["typst"] and "include-in-header" not in str(typst.config)
     assert typst.files == {PurePosixPath("history.md"): src / "history.md"}
@@ -125,15 +132,22 @@ def test_render_runs_quarto_and_merges_outputs(tmp_path, fake_quarto):
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [c["argv"][0] for c in calls] == ["render"] * 3
     assert all(c["argv"][2:] == ["--no-execute", "--output-dir", "_site"] and c["cwd"] == c["argv"][1] for c in calls)
-    for rel in ("2026-10/r1/units/a.html", "2026-10/r1/units/a.pdf", "2026-10/r1/index.html", "history.pdf",
-                "site_libs/quarto.js", "assets/plotly.min.js"):
+    for rel in (
+        "2026-10/r1/units/a.html",
+        "2026-10/r1/units/a.pdf",
+        "2026-10/r1/index.html",
+        "history.pdf",
+        "site_libs/quarto.js",
+        "assets/plotly.min.js",
+    ):
         assert out / rel in written, rel
     assert (out / "2026-10/r1/units/b.pdf").read_text() == "typst of 2026-10/r1/units/b.ipynb"
     assert not (out / "history.html").exists()
     assert (out / "2026-09" / "old.html").read_text() == "frozen"
     hrefs = [e["href"] for e in json.loads((out / "search.json").read_text())]
-    assert sorted(hrefs) == sorted(["2026-09/old.html", "2026-10/r1/units/a.html", "2026-10/r1/units/b.html",
-                                    "2026-10/r1/index.html"])
+    assert sorted(hrefs) == sorted(
+        ["2026-09/old.html", "2026-10/r1/units/a.html", "2026-10/r1/units/b.html", "2026-10/r1/index.html"]
+    )
 
 
 def test_render_failure_reports_quarto_stderr(tmp_path, fake_quarto, monkeypatch):
