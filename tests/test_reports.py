@@ -147,13 +147,13 @@ def test_company_priority_matrix_and_quality_notes_on_overview(pages):
 def test_a_restatement_lists_exactly_the_kpis_that_changed(con, tmp_path):
     import csv
 
-    from scorecard import reportdata as rd
     from scorecard.export import write_scorecard_csv
+    from scorecard.report import queries
 
     unit = ROLES["mix_shift"]
     published = tmp_path / "r1.csv"
     write_scorecard_csv(con, published, period=PERIOD)
-    assert rd.changes_since(str(published), con, PERIOD, unit) == []  # the same numbers: nothing changed
+    assert queries.changes_since(str(published), con, PERIOD, unit) == []  # the same numbers: nothing changed
     rows = list(csv.DictReader(published.open(encoding="utf-8")))
     for row in rows:
         if row["unit_id"] == unit and row["kpi_id"] == "fcr":
@@ -165,7 +165,7 @@ def test_a_restatement_lists_exactly_the_kpis_that_changed(con, tmp_path):
     now, status = con.execute(
         "SELECT value, status FROM results WHERE period = ? AND unit_id = ? AND kpi_id = 'fcr'", [PERIOD, unit]
     ).fetchone()
-    assert rd.changes_since(str(published), con, PERIOD, unit) == [
+    assert queries.changes_since(str(published), con, PERIOD, unit) == [
         {
             "kpi": "First contact resolution",
             "before": "99.5%",

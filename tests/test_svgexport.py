@@ -8,7 +8,7 @@ import plotly.io as pio
 import pytest
 
 from scorecard import svgexport
-from scorecard.display import _deterministic_svg
+from scorecard.report.charts import deterministic_svg
 
 
 def _figures() -> list[go.Figure]:
@@ -23,7 +23,7 @@ def _figures() -> list[go.Figure]:
 def reference() -> list[bytes]:
     """plotly's to_image, which reloads kaleido's page for every figure."""
     return [
-        _deterministic_svg(pio.to_image(f, format="svg", width=w), "x") for f, w in zip(_figures(), (None, 500, None))
+        deterministic_svg(pio.to_image(f, format="svg", width=w), "x") for f, w in zip(_figures(), (None, 500, None))
     ]
 
 
@@ -32,7 +32,7 @@ def test_one_kept_kaleido_gives_the_bytes_plotly_gives(reference):
         figures = _figures()
         # twice over, in turn: a figure drawn after another comes out as if drawn alone
         got = [
-            _deterministic_svg(svgexport.svg(f, width=w), "x")
+            deterministic_svg(svgexport.svg(f, width=w), "x")
             for _ in range(2)
             for f, w in zip(figures, (None, 500, None))
         ]

@@ -1,6 +1,6 @@
 """One HTML page per document: our own Jinja template (offline, no CDN), outputs only.
 
-A chart bundle from :func:`scorecard.display.chart_bundle` (plotly div + static SVG) becomes a
+A chart bundle from :func:`scorecard.report.chart_bundle` (plotly div + static SVG) becomes a
 figure showing the SVG as an image with the chart's text name as its alternative text, and the
 plotly div kept in a ``<template>``: ``assets/charts.js`` (deferred) loads plotly.js only when
 the reader asks for the interactive chart, so a page with charts stays light on first view.

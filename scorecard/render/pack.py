@@ -49,7 +49,7 @@ def pack_typst(project_file: Path, sources: list[Path], title: str) -> tuple[str
 
 
 def _string(text: str) -> str:
-    from ..display import typst_str
+    from ..report.escape import typst_str
 
     return typst_str(text)
 

@@ -4,7 +4,7 @@ The page is written as Typst directly from the notebook outputs; only Markdown g
 pandoc (Markdown cells and ``text/markdown`` outputs, one pandoc call per page, with every
 other output passed as a raw Typst block). Per output the first available of:
 
-- ``text/x-typst``: raw Typst from :mod:`scorecard.display` (tables, KPI cards);
+- ``text/x-typst``: raw Typst from :mod:`scorecard.report` (tables, KPI cards);
 - ``image/svg+xml`` (vector charts), ``image/png``/``image/jpeg``: written beside the ``.typ``
   and placed with ``sc-image`` (natural size, at most the text width), with the output's
   ``text/plain`` (a chart's text name) as alternative text;
@@ -27,7 +27,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..display import typst_str
+from ..report.escape import typst_str
 from . import RenderError
 from .document import Document, Markdown, Output
 from .html import TEMPLATES, chart_alt

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scorecard.display import Col, chart_bundle, kpi_cards_bundle, md_escape, table_bundle
+from scorecard.report import Col, chart_bundle, kpi_cards_bundle, md_escape, table_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT_FILE = FIXTURES / "_quarto.yml"
@@ -100,7 +100,7 @@ def make_notebook(
         cells.append(v4.new_raw_cell(f'---\ntitle: "{title}"\nsubtitle: "Sample period"\n---'))
     cells += [
         v4.new_code_cell('unit = "x"', metadata={"tags": ["parameters"]}),
-        v4.new_code_cell("from scorecard.display import *  # SOURCE-CODE-MARKER"),
+        v4.new_code_cell("from scorecard.report import *  # SOURCE-CODE-MARKER"),
         v4.new_code_cell(
             "show_markdown(...)",
             outputs=[output({"text/markdown": f"Scorecard of **{md_escape(unit)}**.", "text/plain": unit})],

@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from pdf_structure import pdf_figures, pdf_is_ua1
 
-from scorecard.display import chart_id, md_escape, table_bundle
 from scorecard.render import Page, RenderError
 from scorecard.render.builtin import BuiltinRenderer, plotly_js_path
+from scorecard.report import chart_id, md_escape, table_bundle
 
 from .conftest import HOSTILE, PROJECT_FILE, make_notebook, needs_poppler, output, pdf_info, pdf_text, squash
 

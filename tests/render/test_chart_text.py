@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from scorecard.chart_text import priority_alt, ranking_alt, trends_alt
+from scorecard.report.chart_text import priority_alt, ranking_alt, trends_alt
 
 
 def test_ranking_alt_lists_units_best_first_with_rounded_composites():

@@ -1,4 +1,4 @@
-"""scorecard.display: escaping, bundles, determinism."""
+"""scorecard.report: escaping, bundles, determinism."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import pytest
 import typst
 
-from scorecard.display import (
+from scorecard.render.pandoc import pandoc_path
+from scorecard.report import (
     STATUSES,
     Col,
     chart_bundle,
@@ -20,7 +21,6 @@ from scorecard.display import (
     typst_escape,
     typst_str,
 )
-from scorecard.render.pandoc import pandoc_path
 
 from .conftest import HOSTILE, needs_poppler, pdf_text, squash
 

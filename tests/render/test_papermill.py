@@ -1,4 +1,4 @@
-"""End to end: papermill executes a tiny template using scorecard.display, then the builtin
+"""End to end: papermill executes a tiny template using scorecard.report, then the builtin
 renderer turns it into HTML + PDF (~8 s: a kernel start and kaleido's browser)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from scorecard.display import chart_id
 from scorecard.render import Page
 from scorecard.render.builtin import BuiltinRenderer
+from scorecard.report import chart_id
 
 from .conftest import FIXTURES, PROJECT_FILE, needs_poppler, pdf_info, pdf_text, squash
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .display import is_missing
-from .reportdata import format_value
+from .formatting import is_missing
+from .values import format_value
 
 
 def _names(values) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .display import is_missing, spark_label
+from .formatting import is_missing
+from .values import format_value
 
 UNIT_SCORECARD_SQL = """
 SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_order, c.noisy,
@@ -132,32 +133,6 @@ def catalog_table(con: duckdb.DuckDBPyConnection, period: str | None = None) -> 
     ).df()
 
 
-def format_value(value, kpi_unit: str, digits: int | None = None) -> str:
-    """A KPI value as a reader expects it: 84.2%, 42 min, +35, 5.9, 1,234."""
-    if is_missing(value):
-        return "–"
-    if kpi_unit == "%":
-        return f"{value:.1f}%"
-    if kpi_unit == "points":
-        return f"{value:+.0f}"
-    if kpi_unit == "count":
-        return f"{value:,.0f}"
-    if kpi_unit == "minutes":
-        return f"{value:.1f} min"
-    if kpi_unit == "hours":
-        return f"{value:.1f} h"
-    if kpi_unit == "currency":
-        return f"{value:,.2f}"
-    return f"{value:.{digits if digits is not None else 1}f}"
-
-
-def format_change(value, kpi_unit: str) -> str:
-    if is_missing(value):
-        return "–"
-    suffix = {"%": " pts", "minutes": " min", "hours": " h"}.get(kpi_unit, "")
-    return f"{value:+.1f}{suffix}"
-
-
 def open_report(database: str) -> duckdb.DuckDBPyConnection:
     """A read-only connection for a notebook (several notebooks read one database at once)."""
     return duckdb.connect(str(database), read_only=True)
@@ -209,76 +184,6 @@ def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str
     ]
 
 
-def _interval(row) -> str:
-    if row.ci_low is None or pd.isna(row.ci_low):
-        return "–"
-    low, high = (format_value(v, row.kpi_unit).removesuffix("%").split(" ")[0] for v in (row.ci_low, row.ci_high))
-    return f"{low} – {high}"
-
-
-def flagged_change(delta, significant, direction: str, kpi_unit: str) -> str:
-    """A change with a flag only when it is larger than the noise: ▲ better, ▼ worse."""
-    text = format_change(delta, kpi_unit)
-    if is_missing(delta) or is_missing(significant) or not significant or direction not in ("higher", "lower"):
-        return text
-    better = (delta > 0) == (direction == "higher")
-    return f"{text} {'▲' if better else '▼'}"
-
-
-CHANGE_NOTE = (
-    "▲ / ▼: a change larger than the noise (two-sided test at 5%), better / worse. "
-    "Changes without a mark are within what sampling alone produces."
-)
-
-
-def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> list[dict]:
-    """unit_scorecard rows formatted for the scorecard table, grouped by perspective; `history`
-    (reportdata.trend) adds each KPI's last 13 values for a sparkline."""
-    rows = []
-    for r in card.itertuples():
-        spark = []
-        if history is not None:
-            spark = history.loc[history["kpi_id"] == r.kpi_id].sort_values("period")["value"].tolist()
-        rows.append(
-            {
-                "perspective": r.perspective,
-                "kpi": r.name,
-                "trend": spark,
-                "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
-                "value": format_value(r.value, r.kpi_unit),
-                "target": format_value(r.target, r.kpi_unit),
-                "status": r.status,
-                "previous": flagged_change(r.prev_delta, r.prev_significant, r.direction, r.kpi_unit),
-                "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
-                "n": f"{int(r.n):,}",
-                "interval": _interval(r),
-                "benchmark": "–" if is_missing(r.bench_position) else r.bench_position,
-                "weight": f"{r.weight:g}%" if r.weight else "tracked",
-                "owner": r.owner or "",
-            }
-        )
-    return rows
-
-
-def delta(value, before):
-    if is_missing(value) or is_missing(before):
-        return None
-    return value - before
-
-
-def composite_note(card: pd.DataFrame) -> str:
-    """Which weighted KPIs the composite leaves out, and why (spec: the report says so)."""
-    out = card[(card["weight"] > 0) & ~card["status"].isin(["green", "amber", "red"])]
-    if out.empty:
-        return ""
-    reasons = {"low-n": "too few responses", "no-data": "no data", "no-target": "no target"}
-    return (
-        "Left out of the composite: "
-        + "; ".join(f"{r.name} ({reasons.get(r.status, r.status)})" for r in out.itertuples())
-        + "."
-    )
-
-
 def heat_rows(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[dict], list[tuple[str, str]]]:
     """Unit × KPI table rows (value and status per KPI) and the (kpi_id, name) columns, in order."""
     long = heat_table(con, period)
@@ -304,7 +209,7 @@ def target_changes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rows read and set aside per input table."""
-    from .contract import TABLES
+    from ..contract import TABLES
 
     counts = dict(con.execute("SELECT table_name, count(*) FROM quarantine GROUP BY 1").fetchall())
     rows = []
@@ -323,39 +228,6 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def comparison_rows(card: pd.DataFrame) -> list[dict]:
-    """Each KPI with a value against the company, the siblings and the external benchmark."""
-    rows = []
-    for r in card[card["value"].notna() & (card["kpi_id"] != "volume")].itertuples():
-        bench = "–"
-        if not is_missing(r.bench_median):
-            bench = format_value(r.bench_median, r.kpi_unit)
-            if not is_missing(r.bench_p25) and not is_missing(r.bench_p75):
-                bench += f" ({format_value(r.bench_p25, r.kpi_unit)} – {format_value(r.bench_p75, r.kpi_unit)})"
-        rows.append(
-            {
-                "kpi": r.name,
-                "value": format_value(r.value, r.kpi_unit),
-                "company": format_value(r.company_value, r.kpi_unit),
-                "vs_company": format_change(r.vs_company, r.kpi_unit),
-                "rank": "–"
-                if is_missing(r.sibling_rank) or r.sibling_count < 2
-                else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
-                "benchmark": bench,
-                "position": "–" if is_missing(r.bench_position) else r.bench_position,
-                "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
-            }
-        )
-    return rows
-
-
-NPS_NOTE = (
-    "Our NPS is transactional (asked after a contact); published NPS benchmarks are mostly "
-    "relationship NPS (asked about the brand), so the two are not comparable and no external "
-    "NPS benchmark is shown."
-)
-
-
 def priority(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.DataFrame:
     """The unit's KPIs on the priority matrix, with name and owner; worst gap first."""
     return con.execute(
@@ -367,15 +239,6 @@ def priority(con: duckdb.DuckDBPyConnection, period: str, unit_id: str) -> pd.Da
         ORDER BY p.gap DESC, c.sort_order""",
         {"period": period, "unit": unit_id},
     ).df()
-
-
-def fix_now(matrix: pd.DataFrame, limit: int = 3) -> list[str]:
-    """The 'fix now' KPIs (largest gap first) as one line each, with their owner."""
-    rows = matrix[(matrix["quadrant"] == "fix now") & ~matrix["tracked"]].head(limit)
-    return [
-        f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {r.owner or 'not set'}"
-        for r in rows.itertuples()
-    ]
 
 
 def escalations(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None = None) -> pd.DataFrame:
@@ -424,10 +287,6 @@ def mix_shifts(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None 
         ORDER BY u.sort_path, c.sort_order, m.dimension""",
         {"period": period, "unit": unit_id},
     ).df()
-
-
-def mix_shift_lines(shifts: pd.DataFrame, with_unit: bool = False) -> list[str]:
-    return [(f"{r.unit_name}: " if with_unit else "") + f"Mix shift. {r.message}" for r in shifts.itertuples()]
 
 
 def quality_notes(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Plotly figures for the reports, built from reportdata's DataFrames.
+"""Plotly figures for the reports, built from the report queries' DataFrames.
 
 Figures are drawn for paper as well as screens: status bands in greys-friendly tints, markers
 whose shape (not only colour) marks low-n points, no reliance on hover to read a value.
@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .display import is_missing
+from .formatting import is_missing
 
 GREEN_BAND = "rgba(46, 160, 67, 0.10)"
 AMBER_BAND = "rgba(230, 160, 0, 0.14)"
@@ -242,7 +242,7 @@ def priority_figure(
 
 
 def composite_bar_figure(df: pd.DataFrame, title: str = "Composite score by unit") -> go.Figure:
-    """Units ranked by composite (0-100), best at the top. df: reportdata.ranking rows."""
+    """Units ranked by composite (0-100), best at the top. df: queries.ranking rows."""
     df = df.dropna(subset=["composite"]).sort_values("composite")
     names = [label(n) for n in df["unit_name"]]
     rows = list(range(len(df)))  # positions, not names: two units may share a name

@@ -1,0 +1,79 @@
+"""Chart bundles: the interactive plotly div for the site, a static SVG (kaleido) for pages and
+PDFs, and the chart's text name. Ids are derived from the chart name, so re-running a notebook
+gives byte-identical outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from typing import Any
+
+
+def chart_id(name: str) -> str:
+    """A deterministic, HTML-safe element id for a chart name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-")[:40] or "chart"
+    return f"chart-{slug}-{hashlib.sha1(str(name).encode()).hexdigest()[:8]}"
+
+
+_SVG_UID = re.compile(rb'<defs id="defs-([0-9a-f]{6})"')
+
+
+def deterministic_svg(svg: bytes, name: str) -> bytes:
+    """plotly.js names clip paths etc. after a random 6-hex uid: replace it with one derived
+    from ``name`` so the same figure always gives the same bytes (and ids stay unique per
+    chart name)."""
+    m = _SVG_UID.search(svg)
+    if not m:
+        return svg
+    uid = hashlib.sha1(("svg:" + str(name)).encode()).hexdigest()[:6].encode()
+    return svg.replace(m.group(1), uid)
+
+
+def _with_trace_uids(fig: Any, name: str) -> Any:
+    """``fig`` with a uid derived from ``name`` on each trace that has none (plotly.js otherwise
+    draws a random uid into the SVG's class names). Set in place: copying a figure with many
+    traces costs more than the export."""
+    try:
+        import plotly.graph_objects as go
+    except ImportError:  # pragma: no cover
+        return fig
+    if not isinstance(fig, go.Figure):
+        return fig
+    for i, trace in enumerate(fig.data):
+        if getattr(trace, "uid", None) is None:
+            trace.uid = hashlib.sha1(f"trace:{name}:{i}".encode()).hexdigest()[:6]
+    return fig
+
+
+def chart_bundle(
+    fig: Any,
+    name: str,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    static: bool = True,
+    alt: str | None = None,
+) -> dict[str, str]:
+    """The display bundle for a plotly figure (see :func:`show_chart`)."""
+    import plotly.io as pio
+
+    div_id = chart_id(name)
+    fig = _with_trace_uids(fig, name)
+    html_div = pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+    title = getattr(getattr(getattr(fig, "layout", None), "title", None), "text", None) or name
+    bundle = {"text/html": f'<div class="chart" data-chart="{html.escape(str(name))}">{html_div}</div>'}
+    if static:
+        from ..svgexport import svg as export_svg
+
+        svg = export_svg(fig, width=width, height=height)
+        bundle["image/svg+xml"] = deterministic_svg(svg, name).decode("utf-8")
+    # the chart's text name (image alt text on the site and in the PDF)
+    bundle["text/plain"] = alt if alt else f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"
+    return bundle
