@@ -123,15 +123,20 @@ def _month_end(period: str) -> date:
 
 
 def published_versions(con: duckdb.DuckDBPyConnection, entries: list[dict] | None) -> pd.DataFrame:
-    """Which catalog version each published (period, revision) was computed with.
+    """Which catalog version each published (period, revision) was computed with (see versions_of);
+    without a manifest, every period of the database."""
+    periods = [p for (p,) in con.execute("SELECT period FROM periods ORDER BY period").fetchall()]
+    return versions_of(catalog_changes(con), entries, periods)
 
-    From the manifest entry's `catalog_version` when it records one; otherwise derived from the
-    change log: the version in force when the entry was published (its `published_at`), or, with
-    no manifest at all, at the end of each period of the database. `source` says which."""
-    changes = catalog_changes(con)
+
+def versions_of(changes: pd.DataFrame, entries: list[dict] | None, periods: list[str]) -> pd.DataFrame:
+    """The catalog version of each manifest entry: its `catalog_version` when it records one;
+    otherwise derived from the change log, the version in force when it was published (its
+    `published_at`). With no manifest at all (entries None), each of `periods` with the version in
+    force at its end. `source` says which."""
     rows = []
     if entries is None:
-        for (period,) in con.execute("SELECT period FROM periods ORDER BY period").fetchall():
+        for period in periods:
             rows.append((period, 1, version_on(changes, _month_end(period)), "change log, period end"))
     else:
         for e in sorted(entries, key=lambda e: (e["period"], e["revision"])):
