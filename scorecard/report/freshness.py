@@ -64,8 +64,9 @@ cov AS (
     LEFT JOIN per p ON p.table_name = s.table_name AND p.period = m.period
 )
 SELECT c.*,
-       (SELECT min(o.days_short) FROM cov o
-        WHERE o.table_name = c.table_name AND o.period <> c.period AND o.complete) AS usual_days_short
+       min(CASE WHEN c.complete THEN c.days_short END) OVER (
+           PARTITION BY c.table_name ORDER BY c.period
+           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS usual_days_short
 FROM cov c
 ORDER BY c.table_name, c.period
 """
