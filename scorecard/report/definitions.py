@@ -26,7 +26,8 @@ def _num(value) -> str:
 
 
 def _text(value) -> str:
-    return NONE if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip() else value
+    """A name or free text; "–" for none (NULL, NaN or blank)."""
+    return value if isinstance(value, str) and value.strip() else NONE
 
 
 def catalog_version(con: duckdb.DuckDBPyConnection) -> str:
