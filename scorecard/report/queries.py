@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from .formatting import is_missing
+from .freshness import freshness_notes
 from .values import format_value
 
 UNIT_SCORECARD_SQL = """
@@ -305,7 +306,7 @@ def quality_notes(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
             f"{low_n} of {weighted} weighted unit × KPI values rest on fewer than {min_sample(con)} "
             "records: shown, marked low n, and left out of the composite."
         )
-    return notes
+    return notes + freshness_notes(con, period)  # sources that stop short of the month's end
 
 
 def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: int = 5) -> pd.DataFrame:
