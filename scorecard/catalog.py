@@ -216,7 +216,7 @@ class Kpi(BaseModel):
             raise ValueError(
                 f"{where}: table {self.table} takes method proportion with numerator `retained` and no denominator"
             )
-        if self.method == "median" and self.period_column and _column_type(self.table, self.period_column) == "period":
+        if self.method == "median" and self.period_column and column_type(self.table, self.period_column) == "period":
             raise ValueError(f"{where}: a median needs a timestamp or date period column, not a month label")
         if self.breakdown and (bad := [t for t in tables if t not in BREAKDOWN_TABLES]):
             raise ValueError(
@@ -296,7 +296,7 @@ class Catalog(BaseModel):
         return tuple(k.id for k in self.kpis)
 
 
-def _column_type(table: str, column: str) -> str:
+def column_type(table: str, column: str) -> str:
     return next(c.type for c in TABLES[table].columns if c.name == column)
 
 

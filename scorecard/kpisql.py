@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .catalog import Kpi, MeanParams, NpsParams, ProportionParams, RatioParams, RatioSide, _column_type
+from .catalog import Kpi, MeanParams, NpsParams, ProportionParams, RatioParams, RatioSide, column_type
 
 # The dimensions a breakdown can group by: an expression over the interaction `i`. A survey
 # response takes the value of its interaction; without one (or with a NULL value) it is 'unknown'.
@@ -57,7 +57,7 @@ class Derived:
     """A column computed for each record of a table, usable in the catalog's SQL by its name."""
 
     sql: str
-    joins: str
+    joins: tuple[str, ...]
     table: str  # the table the joins read (needs.py: the KPI needs it too)
 
 
@@ -73,9 +73,10 @@ DERIVED = {
         # The first-response policy of the interaction's (channel, priority), else of its channel.
         "sla_minutes": Derived(
             "coalesce(exact.first_response_minutes, any_priority.first_response_minutes)",
-            "\n        LEFT JOIN sla_policies exact ON exact.channel = i.channel AND exact.priority = i.priority"
-            "\n        LEFT JOIN sla_policies any_priority"
-            " ON any_priority.channel = i.channel AND any_priority.priority IS NULL",
+            (
+                "LEFT JOIN sla_policies exact ON exact.channel = i.channel AND exact.priority = i.priority",
+                "LEFT JOIN sla_policies any_priority ON any_priority.channel = i.channel AND any_priority.priority IS NULL",
+            ),
             "sla_policies",
         )
     }
@@ -100,18 +101,25 @@ class Source:
     @property
     def labelled(self) -> bool:
         """The period column holds month labels ('2026-01'), not instants."""
-        return self.period_column is not None and _column_type(self.table, self.period_column) == "period"
+        return self.period_column is not None and column_type(self.table, self.period_column) == "period"
 
-    def records(self, grouping: Grouping, sql: str) -> str:
+    def records(self, grouping: Grouping, sql: str, indent: int = 8) -> str:
         """The table's rows with their month, dimension values and the derived columns `sql` uses."""
         a, f = self.alias, grouping.fields()
         month = f"{a}.{self.period_column}" if self.labelled else f"date_trunc('month', {a}.{self.period_column})"
-        derived = {n: d for n, d in DERIVED.get(self.table, {}).items() if re.search(rf"\b{n}\b", sql)}
-        extra = "".join(f", {d.sql} AS {n}" for n, d in derived.items())
-        joins = "".join(d.joins for d in derived.values())
+        columns = [f"{a}.*", f"{month} AS month"]
+        joins = []
+        for name, derived in DERIVED.get(self.table, {}).items():
+            if re.search(rf"\b{name}\b", sql):
+                columns.append(f"{derived.sql} AS {name}")
+                joins.extend(derived.joins)
         if grouping.dimensions:
-            joins += INTERACTION_JOINS[self.table] + f["dim_join"]
-        return f"SELECT {a}.*, {month} AS month{f['dim']}{extra}\n        FROM {self.table} {a}{joins}"
+            columns.append(f["dim"].removeprefix(", "))
+            joins.extend([INTERACTION_JOINS[self.table], f["dim_join"]])
+        pad = "\n" + " " * indent
+        select = f",{pad}       ".join(columns)
+        lines = [f"SELECT {select}", f"FROM {self.table} {a}", *(j.strip() for j in joins if j)]
+        return pad.join(lines)
 
 
 @dataclass
@@ -345,7 +353,7 @@ def medians_sql(source: Source, medians: list[tuple[str, str]], grouping: Groupi
         col=f["col"],
         medians=aggregates,
         values=values,
-        records=source.records(grouping, values),
+        records=source.records(grouping, values, indent=12),
         period_column=source.period_column,
     )
 

@@ -41,7 +41,7 @@ NOUNS = {
 def _filter(kpi: Kpi) -> str | None:
     """The condition that picks the KPI's records among its table's (a survey's responses)."""
     p = kpi.params
-    if isinstance(p, ProportionParams) and kpi.table == source_table(kpi.table):
+    if isinstance(p, ProportionParams):
         return p.denominator
     if isinstance(p, (NpsParams, MeanParams, CountParams)):
         return p.filter
