@@ -168,6 +168,12 @@ def _where(expression: str, condition: str | None) -> str:
     return expression.strip() if condition is None else f"CASE WHEN {condition.strip()} THEN {expression.strip()} END"
 
 
+def record_value(kpi: Kpi) -> str:
+    """The per-record value a mean or median KPI averages: NULL for records it does not count."""
+    assert isinstance(kpi.params, MeanParams)
+    return _where(kpi.params.expression, kpi.params.filter)
+
+
 def compile_kpi(kpi: Kpi) -> Compiled:
     """The SQL of one catalog KPI (its method's aggregates and formula)."""
     k, p = kpi.id, kpi.params
@@ -201,7 +207,7 @@ def compile_kpi(kpi: Kpi) -> Compiled:
         out.x_sum, out.x_sumsq = f"{pro} - {det}", f"{pro} + {det}"
     elif kpi.method == "mean":
         assert isinstance(p, MeanParams)
-        x = _where(p.expression, p.filter)
+        x = record_value(kpi)
         square = f"{x} ^ 2" if p.filter else f"({x}) ^ 2"
         out.sums[src] = [f"count({x}) AS {c['n']}", f"sum({x}) AS {c['sum']}", f"sum({square}) AS {c['sumsq']}"]
         s, ss, n = c["sum"], c["sumsq"], c["n"]
@@ -209,8 +215,7 @@ def compile_kpi(kpi: Kpi) -> Compiled:
         out.ci_low, out.ci_high = f"{s} / {n} - mean_half({s}, {ss}, {n})", f"{s} / {n} + mean_half({s}, {ss}, {n})"
         out.x_sum, out.x_sumsq = s, ss
     elif kpi.method == "median":
-        assert isinstance(p, MeanParams)
-        out.medians[src] = [(k, _where(p.expression, p.filter))]
+        out.medians[src] = [(k, record_value(kpi))]
         out.value, out.n = c["median"], c["n"]
     elif kpi.method == "ratio":
         assert isinstance(p, RatioParams)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import duckdb
 
 from .catalog import Catalog, CountParams, Kpi, MeanParams, NpsParams, ProportionParams, load_catalog, source_table
+from .kpisql import DERIVED, compile_kpi
 
 
 class Need(NamedTuple):
@@ -63,12 +64,12 @@ def need(kpi: Kpi) -> Need:
 
 def other_tables(kpi: Kpi) -> tuple[str, ...]:
     """The tables besides its own that the KPI's SQL reads."""
-    from .kpisql import DERIVED, compile_kpi  # kpisql imports the catalog, as this module does
-
     compiled = compile_kpi(kpi)
     tables = [s.table for s in compiled.sources]
-    sql = " ".join(a for aggregates in compiled.sums.values() for a in aggregates)
-    sql += " ".join(e for values in compiled.medians.values() for _k, e in values)
+    sql = " ".join(
+        [*(a for aggregates in compiled.sums.values() for a in aggregates)]
+        + [e for values in compiled.medians.values() for _k, e in values]
+    )
     for source in compiled.sources:
         for name, derived in DERIVED.get(source.table, {}).items():
             if re.search(rf"\b{name}\b", sql):
