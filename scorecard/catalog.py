@@ -24,10 +24,19 @@ Direction = Literal["higher", "lower", "context"]
 PERSPECTIVES = ("Customer", "Internal process", "Financial", "Learning & growth")
 METHODS = ("proportion", "nps", "mean", "median", "ratio", "count")
 
-# Record tables a KPI can count over: the contract's tables, and customer_months (one record per
-# customer and month it is active on the month's first day, with a boolean `retained`: not churned
-# before the next month's first day), which reads customers.
+# Record tables a KPI can count over: the contract's tables of records with a unit, and
+# customer_months (one record per customer and month it is active on the month's first day, with a
+# boolean `retained`: not churned before the next month's first day), which reads customers.
 VIRTUAL_TABLES = {"customer_months": "customers"}
+RECORD_TABLES = (
+    "interactions",
+    "survey_responses",
+    "employee_pulse",
+    "qa_reviews",
+    "costs",
+    "customers",
+    *VIRTUAL_TABLES,
+)
 # Tables whose records have an interaction, so a channel and a customer segment (breakdowns).
 BREAKDOWN_TABLES = ("interactions", "survey_responses")
 PERIOD_TYPES = ("timestamp", "date", "period")  # column types a period column can have
@@ -107,9 +116,8 @@ PARAMS: dict[str, type[_Params]] = {
 
 def _check_table(table: str, period_column: str | None, where: str) -> None:
     """A known record table and one of its date columns as the period column."""
-    known = [*TABLES, *VIRTUAL_TABLES]
-    if table not in known:
-        raise ValueError(f"{where}: unknown table {table!r}; one of {', '.join(known)}")
+    if table not in RECORD_TABLES:
+        raise ValueError(f"{where}: unknown table {table!r}; one of {', '.join(RECORD_TABLES)}")
     if table in VIRTUAL_TABLES:
         if period_column is not None:
             raise ValueError(f"{where}: table {table!r} has its own months: leave out period_column")
@@ -181,7 +189,7 @@ class Kpi(BaseModel):
         if missing:
             raise ValueError(
                 f"{where}: method {method} needs parameter {', '.join(repr(m) for m in missing)} "
-                f"({model.__doc__.split(chr(10))[0]})"
+                f"({model.__doc__.split(chr(10))[0].rstrip('.')})"
             )
         unknown = [name for name in params if name not in model.model_fields]
         if unknown:
@@ -208,6 +216,8 @@ class Kpi(BaseModel):
             if side.table or side.period_column:
                 tables.append(side.table or self.table)
                 _check_table(side.table or self.table, side.period_column, f"{where}: denominator")
+            if side.table in VIRTUAL_TABLES:
+                raise ValueError(f"{where}: denominator: table {side.table} is only for a retention proportion")
         if self.table in VIRTUAL_TABLES and (
             not isinstance(self.params, ProportionParams)
             or self.params.numerator.strip() != "retained"
@@ -312,12 +322,30 @@ def check_band(direction: str, target: float | None, amber: float | None, where:
         raise ValueError(f"{where}: lower is better, so amber ({amber:g}) must be above target ({target:g})")
 
 
+def _problems(exc: ValidationError, data) -> str:
+    """One line per problem, where it is (the KPI's id rather than its index) and what is wrong."""
+    lines = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        if len(loc) >= 2 and loc[0] == "kpis" and isinstance(loc[1], int):
+            try:
+                loc[1] = data["kpis"][loc[1]]["id"]
+            except (KeyError, IndexError, TypeError):
+                pass
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = "" if message.startswith("catalog KPI") else f"{'.'.join(map(str, loc)) or 'catalog'}: "
+        lines.append(f"  {where}{message}")
+    return "\n".join(lines)
+
+
 def parse_catalog(text: str, source: str) -> Catalog:
     try:
         data = yaml.safe_load(text)
         catalog = Catalog.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: invalid KPI catalog:\n{exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid KPI catalog:\n{_problems(exc, data)}") from None
     ids = catalog.ids
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{source}: a KPI id appears twice")

@@ -67,7 +67,7 @@ def other_tables(kpi: Kpi) -> tuple[str, ...]:
     compiled = compile_kpi(kpi)
     tables = [s.table for s in compiled.sources]
     sql = " ".join(
-        [*(a for aggregates in compiled.sums.values() for a in aggregates)]
+        [a for aggregates in compiled.sums.values() for a in aggregates]
         + [e for values in compiled.medians.values() for _k, e in values]
     )
     for source in compiled.sources:

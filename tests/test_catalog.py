@@ -60,6 +60,14 @@ def test_a_valid_entry_parses():
             {"method": "ratio", "params": {"numerator": {"expression": "1"}, "denominator": {"table": "costs"}}},
             ["denominator", "give period_column", "period"],
         ),
+        (
+            {
+                "method": "ratio",
+                "params": {"numerator": {"expression": "1"}, "denominator": {"table": "customer_months"}},
+            },
+            ["denominator", "only for a retention proportion"],
+        ),
+        ({"table": "org_units"}, ["unknown table 'org_units'"]),
         ({"id": "Bad-Id"}, ["lower-case letters"]),
     ],
 )
