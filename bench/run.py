@@ -227,14 +227,18 @@ _DUCKDB_TYPES = {
 
 
 def kpi_median_count() -> int:
-    """How many medians (quantiles) the KPI SQL in scorecard.kpis computes per group."""
-    from scorecard import kpis
+    """How many medians (quantiles) the KPI SQL computes per group: the SQL scorecard.kpisql
+    generates for the bundled catalog."""
+    from scorecard.catalog import load_catalog
+    from scorecard.kpisql import Grouping, compile_kpi, medians_sql, sums_sql
 
-    return sum(
-        len(_MEDIAN_CALL.findall(value))
-        for name, value in vars(kpis).items()
-        if name.isupper() and isinstance(value, str)
-    )
+    count = 0
+    for compiled in map(compile_kpi, load_catalog().kpis):
+        for source, values in compiled.medians.items():
+            count += len(_MEDIAN_CALL.findall(medians_sql(source, values, Grouping(), create=True)))
+        for source, aggregates in compiled.sums.items():
+            count += len(_MEDIAN_CALL.findall(sums_sql(source, aggregates, Grouping())))
+    return count
 
 
 def floor_sql(medians: int) -> str:

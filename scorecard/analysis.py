@@ -36,7 +36,7 @@ comparisons (period, unit_id, kpi_id; every KPI with a value, plus composite)
     than it; quartiles are percentiles of the values (p25 ≤ median ≤ p75 whichever way is better).
 
 breakdowns (period, unit_id, dimension, dim_value, kpi_id)
-    The interaction and survey KPIs of BREAKDOWN_KPIS by the interaction's channel and customer
+    The catalog KPIs marked `breakdown` (interaction and survey KPIs) by the interaction's channel and customer
     segment, computed by kpis.py's own SQL grouped by (dimension, dim_value) too, in one pass for
     both dimensions (parents pool their descendants' records, as in measures).
     A survey response takes its interaction's channel and segment; without an interaction, or
@@ -65,22 +65,6 @@ from .kpis import DIMENSIONS, Grouping, compute_kpi_rows
 
 # Two-sided 5% critical value of the standard normal, Φ⁻¹(0.975).
 Z_CRITICAL = 1.959963984540054
-
-# KPIs of the breakdowns: interaction-based and survey-based (those with a channel and a segment).
-BREAKDOWN_KPIS = (
-    "csat",
-    "nps",
-    "ces",
-    "fcr",
-    "frt_median",
-    "resolution_median",
-    "sla_frt",
-    "reopen_rate",
-    "aht",
-    "volume",
-)
-# What the records of a KPI are called in a mix-shift message.
-SURVEY_KPIS = ("csat", "nps", "ces")
 
 MACROS = f"""
 -- Standard error of the difference between two periods' means of the record variable (value =
@@ -289,10 +273,11 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS)
 
 
-def compute_breakdowns(con: duckdb.DuckDBPyConnection, cutoff) -> None:
+def compute_breakdowns(con: duckdb.DuckDBPyConnection, cutoff, catalog: Catalog) -> None:
     """`breakdowns`: kpis.py's SQL grouped by every dimension at once (one pass over the records)."""
     con.execute(BREAKDOWNS_DDL)
-    compute_kpi_rows(con, cutoff, "breakdown_rows", Grouping(tuple(DIMENSIONS)), BREAKDOWN_KPIS, temp=True)
+    kpi_ids = tuple(k.id for k in catalog.kpis if k.breakdown)
+    compute_kpi_rows(con, cutoff, "breakdown_rows", Grouping(tuple(DIMENSIONS)), kpi_ids, temp=True, catalog=catalog)
     con.execute(BREAKDOWN_INSERT_SQL)
     con.execute("DROP TABLE breakdown_rows")
 
@@ -305,8 +290,14 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
         cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
     con.execute(CHANGES_SQL, {"min_sample": config.min_sample})
     con.execute(COMPARISONS_SQL, {"min_sample": config.min_sample})
-    compute_breakdowns(con, cutoff)
-    con.execute(MIX_SHIFT_SQL, {"kpis": list(BREAKDOWN_KPIS), "survey_kpis": list(SURVEY_KPIS)})
+    compute_breakdowns(con, cutoff, catalog)
+    con.execute(
+        MIX_SHIFT_SQL,
+        {
+            "kpis": [k.id for k in catalog.kpis if k.breakdown],
+            "survey_kpis": [k.id for k in catalog.kpis if k.survey],  # their records are responses
+        },
+    )
     con.execute(ESCALATIONS_SQL, {"periods": config.escalation_periods})
 
 

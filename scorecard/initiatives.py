@@ -35,12 +35,16 @@ from pathlib import Path
 
 import duckdb
 
+from .catalog import load_catalog
+from .kpisql import record_value
 from .stats import Z
 
-# The record-level value whose median a median KPI is, over interactions `i` (as in kpis.py).
+# The record-level value whose median a median KPI is (its catalog expression), over interactions
+# in the month of created_at.
 MEDIAN_RECORDS = {
-    "frt_median": "elapsed_s(i.created_at, i.first_response_at) / 60",
-    "resolution_median": "elapsed_s(i.created_at, i.resolved_at) / 3600",
+    k.id: record_value(k)
+    for k in load_catalog().kpis
+    if k.method == "median" and (k.table, k.period_column) == ("interactions", "created_at")
 }
 
 # initiatives.csv (outputs): the required columns first, then context for a reader.

@@ -1,17 +1,24 @@
-"""What each KPI needs from the input, in one place: `scorecard check` explains a KPI it cannot
-compute from it, and the compute step withholds a KPI whose column the help-desk export lacks.
+"""What each KPI needs from the input, derived from the catalog: `scorecard check` explains a KPI
+it cannot compute from it, and the compute step withholds a KPI whose column the help-desk export
+lacks.
 
-A preset may declare contract columns its product does not export (`absent:` in its YAML); the
-loader records the ones a file really lacks in `absent_columns`, and every KPI that needs one is
-published as no data rather than as a number computed from empty cells (an unanswered-looking
-interaction would make sla_frt 0 %, a missing contact count would make fcr 0 %).
+A KPI needs its record table, rows of it meeting its filter with its `columns` filled in, and the
+tables its SQL joins (sla_policies for sla_minutes, a ratio's denominator table). A preset may
+declare contract columns its product does not export (`absent:` in its YAML); the loader records
+the ones a file really lacks in `absent_columns`, and every KPI that needs one is published as no
+data rather than as a number computed from empty cells (an unanswered-looking interaction would
+make sla_frt 0 %, a missing contact count would make fcr 0 %).
 """
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import duckdb
+
+from .catalog import Catalog, CountParams, Kpi, MeanParams, NpsParams, ProportionParams, load_catalog, source_table
+from .kpisql import DERIVED, compile_kpi
 
 
 class Need(NamedTuple):
@@ -21,47 +28,67 @@ class Need(NamedTuple):
     columns: tuple[str, ...] = ()  # contract columns of `table` the KPI's value is computed from
 
 
-NEEDS: dict[str, Need] = {
-    "csat": Need("survey_responses", "survey = 'csat'", "no valid CSAT responses (survey = csat)"),
-    "nps": Need("survey_responses", "survey = 'nps'", "no valid NPS responses (survey = nps)"),
-    "ces": Need("survey_responses", "survey = 'ces'", "no valid CES responses (survey = ces)"),
-    "retention": Need("customers", "true", "no valid customers"),
-    "fcr": Need(
-        "interactions",
-        "resolved_at IS NOT NULL AND contacts_to_resolve IS NOT NULL",
-        "column resolved_at or contacts_to_resolve missing or empty",
-        ("resolved_at", "contacts_to_resolve"),
-    ),
-    "frt_median": Need(
-        "interactions",
-        "first_response_at IS NOT NULL",
-        "column first_response_at missing or empty",
-        ("first_response_at",),
-    ),
-    "resolution_median": Need(
-        "interactions", "resolved_at IS NOT NULL", "column resolved_at missing or empty", ("resolved_at",)
-    ),
-    "sla_frt": Need(
-        "interactions",
-        "first_response_at IS NOT NULL",
-        "column first_response_at missing or empty",
-        ("first_response_at",),
-    ),
-    "reopen_rate": Need(
-        "interactions",
-        "resolved_at IS NOT NULL AND reopened IS NOT NULL",
-        "column reopened missing or empty",
-        ("resolved_at", "reopened"),
-    ),
-    "aht": Need(
-        "interactions", "handle_time_s IS NOT NULL", "column handle_time_s missing or empty", ("handle_time_s",)
-    ),
-    "qa_score": Need("qa_reviews", "true", "no valid QA reviews"),
-    "volume": Need("interactions", "true", "no valid interactions"),
-    "cost_per_contact": Need("costs", "true", "no valid costs"),
-    "enps": Need("employee_pulse", "true", "no valid pulse responses"),
+# What the records of a table are called ("no valid ...").
+NOUNS = {
+    "interactions": "interactions",
+    "survey_responses": "responses",
+    "employee_pulse": "pulse responses",
+    "qa_reviews": "QA reviews",
+    "costs": "costs",
+    "customers": "customers",
 }
-SECOND_TABLE = {"sla_frt": "sla_policies"}  # sla_frt also needs the SLA policies
+
+
+def _filter(kpi: Kpi) -> str | None:
+    """The condition that picks the KPI's records among its table's (a survey's responses)."""
+    p = kpi.params
+    if isinstance(p, ProportionParams):
+        return p.denominator
+    if isinstance(p, (NpsParams, MeanParams, CountParams)):
+        return p.filter
+    return None
+
+
+def need(kpi: Kpi) -> Need:
+    """What the KPI needs of its table."""
+    table = source_table(kpi.table)
+    if kpi.columns:
+        condition = " AND ".join(f"{c} IS NOT NULL" for c in kpi.columns)
+        what = f"column {' or '.join(kpi.columns)} missing or empty"
+    elif (picked := _filter(kpi)) is not None:
+        condition, what = picked, f"no valid {NOUNS.get(table, 'rows')} with {picked}"
+    else:
+        condition, what = "true", f"no valid {NOUNS.get(table, 'rows')}"
+    return Need(table, condition, what, kpi.columns)
+
+
+def other_tables(kpi: Kpi) -> tuple[str, ...]:
+    """The tables besides its own that the KPI's SQL reads."""
+    compiled = compile_kpi(kpi)
+    tables = [s.table for s in compiled.sources]
+    sql = " ".join(
+        [a for aggregates in compiled.sums.values() for a in aggregates]
+        + [e for values in compiled.medians.values() for _k, e in values]
+    )
+    for source in compiled.sources:
+        for name, derived in DERIVED.get(source.table, {}).items():
+            if re.search(rf"\b{name}\b", sql):
+                tables.append(derived.table)
+    own = source_table(kpi.table)
+    return tuple(t for t in dict.fromkeys(source_table(t) for t in tables) if t != own)
+
+
+def kpi_needs(catalog: Catalog) -> dict[str, Need]:
+    return {k.id: need(k) for k in catalog.kpis}
+
+
+def second_tables(catalog: Catalog) -> dict[str, str]:
+    """KPI -> the other table it reads (sla_frt: sla_policies), for the KPIs reading one."""
+    return {k.id: others[0] for k in catalog.kpis if (others := other_tables(k))}
+
+
+NEEDS: dict[str, Need] = kpi_needs(load_catalog())
+SECOND_TABLE: dict[str, str] = second_tables(load_catalog())
 
 # Columns an input file lacks because its product does not export them (a preset's `absent:`).
 ABSENT_DDL = """CREATE TABLE IF NOT EXISTS absent_columns (
@@ -81,11 +108,12 @@ def absent_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]
     return {(t, c): p for t, c, p in rows}
 
 
-def withheld_kpis(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """KPI -> why it cannot be computed, for every KPI that needs a column the export lacks."""
+def withheld_kpis(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> dict[str, str]:
+    """KPI -> why it cannot be computed, for every KPI (of the catalog, default the bundled one)
+    that needs a column the export lacks."""
     absent = absent_columns(con)
     withheld = {}
-    for kpi, need in NEEDS.items():
+    for kpi, need in (NEEDS if catalog is None else kpi_needs(catalog)).items():
         lacking = [(c, absent[need.table, c]) for c in need.columns if (need.table, c) in absent]
         if lacking:
             withheld[kpi] = "; ".join(f"{preset} export has no {column}" for column, preset in lacking)

@@ -11,7 +11,8 @@ from scorecard.errors import ConfigError
 
 KPI = """
   - {id: csat, name: CSAT, perspective: Customer, unit: "%", direction: higher, method: proportion,
-     definition: d, target: 85, amber: 80, weight: 1}
+     definition: d, target: 85, amber: 80, weight: 1, table: survey_responses, period_column: responded_at,
+     params: {denominator: "survey = 'csat'", numerator: score >= 4}}
 """
 
 

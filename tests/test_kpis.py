@@ -714,3 +714,196 @@ def test_cost_per_contact_needs_both_costs_and_contacts(costs):
     check_no_data(costs, "2026-02", PARIS, "cost_per_contact")  # contacts, no cost row
     check_no_data(costs, "2026-02", BERLIN, "cost_per_contact")  # a cost row, no contacts
     assert costs.value("2026-02", PARIS, "volume") == 1
+
+
+# --- KPIs as catalog data, checked against pandas ---------------------------------------------------
+
+# Added purely as catalog entries (no Python): each is checked against pandas below.
+EXTRA_KPIS = """
+  - id: multi_contact_rate
+    name: Multi-contact rate
+    perspective: Internal process
+    unit: "%"
+    direction: lower
+    method: proportion
+    definition: resolved interactions with contacts_to_resolve > 1 ÷ resolved interactions
+    table: interactions
+    period_column: created_at
+    params: {denominator: resolved_at IS NOT NULL, numerator: contacts_to_resolve > 1}
+    columns: [resolved_at, contacts_to_resolve]
+    breakdown: true
+  - id: chat_aht
+    name: Chat handle time
+    perspective: Internal process
+    unit: minutes
+    direction: lower
+    method: mean
+    definition: mean handle_time_s ÷ 60 of chats
+    table: interactions
+    period_column: created_at
+    params: {expression: handle_time_s / 60, filter: channel = 'chat'}
+  - id: chat_frt_median
+    name: Chat first response (median)
+    perspective: Internal process
+    unit: minutes
+    direction: lower
+    method: median
+    definition: median first response minutes of chats
+    table: interactions
+    period_column: created_at
+    params:
+      expression: elapsed_s(created_at, first_response_at) / 60
+      filter: channel = 'chat'
+  - id: handle_per_resolved
+    name: Handle minutes per resolved interaction
+    perspective: Internal process
+    unit: minutes
+    direction: lower
+    method: ratio
+    definition: handle minutes ÷ resolved interactions
+    table: interactions
+    period_column: created_at
+    params:
+      numerator: {expression: "coalesce(handle_time_s, 0) / 60"}
+      denominator: {filter: resolved_at IS NOT NULL}
+  - id: chats
+    name: Chats
+    perspective: Internal process
+    unit: count
+    direction: context
+    method: count
+    definition: chats created in the month
+    table: interactions
+    period_column: created_at
+    params: {filter: channel = 'chat'}
+"""
+EXTRA_CUTOFF = "2026-03-31 00:00:00"
+
+
+def _mixed_rows() -> list[dict]:
+    """Two months of interactions over the three leaves, channels alternating, and one unresolved
+    e-mail in a third month."""
+    rows = []
+    for i in range(60):
+        unit = (PARIS, BERLIN, NYC)[i % 3]
+        created = f"2026-0{1 + i % 2}-{1 + i % 27:02d} {8 + i % 9:02d}:00:00"
+        resolved = i % 4 != 0
+        rows.append(
+            ix(
+                f"m{i}",
+                created,
+                unit,
+                channel=("chat", "email", "phone")[i % 5 % 3],
+                first=_later(created, 3 + (i * 7) % 50) if i % 6 else None,
+                resolved=_later(created, 60 + i) if resolved else None,
+                contacts=1 + i % 3 if resolved else None,
+                reopened=("true" if i % 7 == 0 else "false") if resolved else None,
+                handle=30 * (1 + i % 11) if i % 8 else None,
+            )
+        )
+    return rows + [ix("m60", "2026-03-02 09:00:00", NYC, first="2026-03-02 09:30:00")]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    return build_module(tmp_path_factory, "mixed", {"interactions": _mixed_rows()})
+
+
+@pytest.fixture(scope="module")
+def extra_rows(mixed, tmp_path_factory):
+    """The bundled catalog plus EXTRA_KPIS, computed into measures-like rows, with the clean
+    interactions pooled into every ancestor (pandas)."""
+    import shutil
+    from importlib import resources
+
+    import duckdb
+
+    from scorecard.catalog import parse_catalog
+    from scorecard.kpis import Grouping, compute_kpi_rows
+    from scorecard.stats import install_macros
+
+    bundled = resources.files("scorecard").joinpath("catalog.yml").read_text(encoding="utf-8")
+    catalog = parse_catalog(bundled.rstrip() + "\n" + EXTRA_KPIS, "extra.yml")
+    copy = tmp_path_factory.mktemp("extra") / "db.duckdb"
+    shutil.copy(mixed.database, copy)
+    con = duckdb.connect(str(copy))
+    install_macros(con)
+    compute_kpi_rows(con, EXTRA_CUTOFF, "extra", catalog=catalog, temp=True)
+    compute_kpi_rows(con, EXTRA_CUTOFF, "extra_dim", Grouping(("channel",)), ("multi_contact_rate",), True, catalog)
+    records = con.execute("""SELECT strftime(i.created_at, '%Y-%m') AS period, t.ancestor_id AS unit_id,
+                                    i.channel, i.resolved_at, i.contacts_to_resolve, i.handle_time_s,
+                                    epoch(i.first_response_at) - epoch(i.created_at) AS frt_s
+                             FROM interactions i JOIN unit_tree t USING (unit_id)""").df()
+    cur = con.execute("SELECT * FROM extra")
+    names = [d[0] for d in cur.description]
+    rows = {(r[0], r[1], r[2]): dict(zip(names, r)) for r in cur.fetchall()}  # None stays None
+    by_dim = con.execute("SELECT * FROM extra_dim").df()
+    con.close()
+    return records, rows, by_dim
+
+
+def _cells(records):
+    return records.groupby(["period", "unit_id"])
+
+
+def _check_mean_or_no_data(row: dict, values: list[float]) -> None:
+    if values:
+        check_mean(row, values)
+    else:
+        assert row["value"] is None and row["n"] == 0
+
+
+def test_a_kpi_added_in_the_catalog_only_matches_pandas(extra_rows):
+    records, rows, _ = extra_rows
+    checked = 0
+    for (period_, unit), g in _cells(records):
+        resolved = g[g.resolved_at.notna()]
+        k, n = int((resolved.contacts_to_resolve > 1).sum()), len(resolved)
+        if n:
+            check_wilson(rows[period_, unit, "multi_contact_rate"], k, n)
+            checked += 1
+    assert checked == 12  # 2 months × 6 units
+
+
+def test_bundled_kpis_match_pandas(extra_rows):
+    records, rows, _ = extra_rows
+    for (period_, unit), g in _cells(records):
+        resolved = g[g.resolved_at.notna()]
+        assert rows[period_, unit, "volume"]["value"] == len(g)
+        assert rows[period_, unit, "fcr"]["n"] == len(resolved)
+        _check_mean_or_no_data(rows[period_, unit, "aht"], list(g.handle_time_s.dropna() / 60))
+        frt = g.frt_s.dropna() / 60
+        row = rows[period_, unit, "frt_median"]
+        assert row["n"] == len(frt) and row["value"] == (approx(frt.median()) if len(frt) else None)
+
+
+def test_every_method_defined_in_the_catalog_matches_pandas(extra_rows):
+    records, rows, _ = extra_rows
+    for (period_, unit), g in _cells(records):
+        chats = g[g.channel == "chat"]
+        _check_mean_or_no_data(rows[period_, unit, "chat_aht"], list(chats.handle_time_s.dropna() / 60))
+        frt = chats.frt_s.dropna() / 60
+        row = rows[period_, unit, "chat_frt_median"]
+        assert row["n"] == len(frt) and row["value"] == (approx(frt.median()) if len(frt) else None)
+        resolved = int(g.resolved_at.notna().sum())
+        row = rows[period_, unit, "handle_per_resolved"]
+        assert row["n"] == resolved
+        assert row["value"] == (approx(g.handle_time_s.fillna(0).sum() / 60 / resolved) if resolved else None)
+        assert rows[period_, unit, "chats"]["value"] == rows[period_, unit, "chats"]["n"] == len(chats)
+    # a count is 0, not no data, where there are no records; the others are no data
+    assert rows["2026-03", ROOT, "chats"]["value"] == 0 and rows["2026-03", PARIS, "chats"]["value"] == 0
+    for kpi in ("multi_contact_rate", "chat_aht", "chat_frt_median", "handle_per_resolved"):
+        assert rows["2026-03", ROOT, kpi]["value"] is None and rows["2026-03", ROOT, kpi]["n"] == 0
+
+
+def test_a_catalog_kpi_breaks_down_by_channel_like_pandas(extra_rows):
+    records, _, by_dim = extra_rows
+    resolved = records[records.resolved_at.notna()]
+    expected = resolved.groupby(["period", "unit_id", "channel"]).contacts_to_resolve.agg(
+        k=lambda c: int((c > 1).sum()), n="count"
+    )
+    got = by_dim.set_index(["period", "unit_id", "dim_value"])
+    assert len(expected) > 20
+    for (period_, unit, channel), e in expected.iterrows():
+        row = got.loc[(period_, unit, channel)]
+        assert row["n"] == e["n"] and row["value"] == approx(100 * e["k"] / e["n"])

@@ -71,8 +71,8 @@ def test_a_small_memory_limit_gives_the_same_database_month_by_month(demo_data, 
     pieces = []
     real = kpis.median_pieces
 
-    def spy(con, rows_per_piece):
-        found = real(con, rows_per_piece)
+    def spy(con, rows_per_piece, *source):
+        found = real(con, rows_per_piece, *source)
         pieces.append(len(found))
         return found
 
