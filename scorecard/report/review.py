@@ -20,7 +20,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..commentary import MISSING_COMMENT
 from .formatting import is_missing
 from .values import format_change, format_value
 
