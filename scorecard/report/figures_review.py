@@ -82,14 +82,14 @@ def initiative_figure(months: pd.DataFrame, r) -> go.Figure:
         )
     fig.update_layout(
         title=dict(text=label(f"{r.name}: {r.kpi_name}, treated vs control"), x=0, xanchor="left", font=dict(size=14)),
-        height=280,
+        height=300,
         width=720,
-        margin=dict(l=56, r=16, t=48, b=36),
+        margin=dict(l=56, r=16, t=48, b=64),
         font=FONT,
         plot_bgcolor="white",
         paper_bgcolor="white",
         showlegend=True,
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.14, yanchor="top"),
         yaxis=dict(
             title=label(r.kpi_unit if r.kpi_unit not in ("", None) else r.kpi_name), gridcolor="#e5e5e5", zeroline=False
         ),

@@ -230,13 +230,14 @@ def initiative_cell_rows(r) -> list[dict]:
 
 
 def initiative_sentence(r) -> str:
-    """The result in one plain sentence (escaped by whoever shows it)."""
+    """The result in one plain sentence, under a heading naming the initiative (escaped by whoever
+    shows it)."""
     if r.verdict == "no impact yet":
-        return f"{r.name}: no complete month since the start ({r.start}) yet, so no impact."
+        return f"{r.kpi_name}: no complete month since the start ({r.start}) yet, so no impact."
     impact = format_change(r.impact, r.kpi_unit)
     naive = format_change(r.naive_change, r.kpi_unit)
     text = (
-        f"{r.name} ({r.kpi_name}, since {r.start}): impact {impact} against the control units "
+        f"{r.kpi_name} since {r.start}: impact {impact} against the control units "
         f"(95% interval {_ci(r)}); the naive before/after change is {naive}. Verdict: {r.verdict}."
     )
     if bool(r.provisional):
