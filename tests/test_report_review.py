@@ -196,3 +196,13 @@ def test_initiative_figure_marks_the_start_and_escapes_the_name():
     alt = initiative_alt(months, r)
     assert "2026-01 to 2026-04" in alt and "treated units from 60.0% (2026-01) to 64.0% (2026-04)" in alt
     assert "control units from 70.0%" in alt and "no detectable effect" in alt
+
+
+def test_initiative_arms_names_both_arms():
+    c = duckdb.connect()
+    c.execute("CREATE TABLE org_units AS SELECT * FROM (VALUES ('a', 'Alpha', '1'), ('b', 'Beta', '2'), "
+              "('c', 'Gamma', '3'), ('d', 'Delta', '4')) t(unit_id, unit_name, sort_path)")  # fmt: skip
+    c.execute("CREATE TABLE initiative_units AS SELECT * FROM (VALUES ('i', 'treated', 'a'), ('i', 'control', 'b'), "
+              "('i', 'control', 'c'), ('i', 'control', 'd')) t(initiative_id, arm, unit_id)")  # fmt: skip
+    assert review.initiative_arms(c, "i", shown=2) == "Treated units: Alpha. Control units: Beta, Gamma and 1 more."
+    assert review.initiative_arms(c, "other") == "Treated units: none. Control units: none."

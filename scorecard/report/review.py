@@ -181,6 +181,22 @@ def initiative_months(con: duckdb.DuckDBPyConnection, initiative_id: str, period
     ).df()
 
 
+def initiative_arms(con: duckdb.DuckDBPyConnection, initiative_id: str, shown: int = 6) -> str:
+    """Who is compared, in words: the treated and the control units by name (the first `shown`
+    of each arm, then how many more)."""
+    names = con.execute(
+        """SELECT u.arm, o.unit_name FROM initiative_units u JOIN org_units o USING (unit_id)
+           WHERE u.initiative_id = ? ORDER BY u.arm DESC, o.sort_path""",
+        [initiative_id],
+    ).fetchall()
+    parts = []
+    for arm in ("treated", "control"):
+        units = [name for a, name in names if a == arm]
+        more = f" and {len(units) - shown} more" if len(units) > shown else ""
+        parts.append(f"{arm.capitalize()} units: {', '.join(units[:shown]) or 'none'}{more}.")
+    return " ".join(parts)
+
+
 def _ci(r) -> str:
     if is_missing(r.ci_low) or is_missing(r.ci_high):
         return "no interval"
