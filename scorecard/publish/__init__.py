@@ -23,6 +23,7 @@ from ..config import Config
 from ..errors import PublishError
 from ..export import write_scorecard_csv
 from ..loading import find_sources, inputs_sha256, table_files
+from ..report.review import commentary_csv_beside, write_commentary_csv
 from ..runlock import run_lock, state_dir_for
 from ..warehouse import build, connect, is_readable
 from . import manifest as manifests
@@ -142,6 +143,10 @@ def publish(
             with connect(config.database) as con:
                 for pub in chosen:
                     write_scorecard_csv(con, stage / scorecard_csv(pub.period, pub.revision), period=pub.period)
+                    # the comments this revision shows: a restatement lists what changed in them
+                    write_commentary_csv(
+                        con, commentary_csv_beside(stage / scorecard_csv(pub.period, pub.revision)), pub.period
+                    )
             (stage / "assets").mkdir(exist_ok=True)
             (stage / "assets" / "nav.js").write_text(nav_js(manifest), encoding="utf-8")
             how = commit(stage, site, state_dir)

@@ -1,0 +1,121 @@
+"""The initiative chart and its text name: the treated and the control units' monthly values of
+the initiative's KPI around its start, from ``review.initiative_months``.
+
+Treated and control differ by line style and marker shape as well as colour (paper, greyscale);
+the start is a vertical line, the before and after windows are shaded.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .figures import FONT, LINE, label
+from .formatting import is_missing
+from .values import format_value
+
+CONTROL = "#8c6d1f"
+WINDOW = "rgba(31, 78, 121, 0.07)"
+ARMS = (
+    ("treated", "Treated units", dict(color=LINE, width=2.5), dict(symbol="circle", size=7)),
+    ("control", "Control units", dict(color=CONTROL, width=2, dash="dash"), dict(symbol="square", size=6)),
+)
+
+
+def initiative_figure(months: pd.DataFrame, r) -> go.Figure:
+    """Treated vs control monthly values; ``r`` is the initiative's row of
+    ``review.unit_initiatives`` (name, kpi_name, kpi_unit, start, window_months)."""
+    periods = sorted(months["period"].astype(str).unique())
+    fig = go.Figure()
+    for arm, name, line, marker in ARMS:
+        df = months[months["arm"] == arm].set_index("period").reindex(periods)
+        values = [None if is_missing(v) else float(v) for v in df["value"]]
+        fig.add_trace(
+            go.Scatter(
+                x=periods,
+                y=values,
+                name=name,
+                mode="lines+markers",
+                line=line,
+                marker=marker,
+                connectgaps=False,
+                customdata=[0 if is_missing(n) else int(n) for n in df["n"]],
+                hovertemplate=f"{name}<br>%{{x}}: %{{y:.1f}} (n %{{customdata}})<extra></extra>",
+            )
+        )
+    shapes, annotations = [], []
+    start = str(r.start)
+    if start in periods:
+        s = periods.index(start)
+        w = int(r.window_months)
+        # category axes place item i at x = i: the start line sits between the last month before and the start
+        for x0, x1 in ((s - w - 0.5, s - 0.5), (s - 0.5, s + w - 0.5)):
+            x0, x1 = max(x0, -0.5), min(x1, len(periods) - 0.5)
+            if x0 < x1:
+                shapes.append(
+                    dict(type="rect", xref="x", yref="paper", x0=x0, x1=x1, y0=0, y1=1, fillcolor=WINDOW, line_width=0)
+                )
+        shapes.append(
+            dict(
+                type="line",
+                xref="x",
+                yref="paper",
+                x0=s - 0.5,
+                x1=s - 0.5,
+                y0=0,
+                y1=1,
+                line=dict(color="#333", dash="dot"),
+            )
+        )
+        annotations.append(
+            dict(
+                x=s - 0.5,
+                y=1,
+                xref="x",
+                yref="paper",
+                text=label(f"start {start}"),
+                showarrow=False,
+                xanchor="left",
+                yanchor="bottom",
+                font=dict(size=11),
+            )
+        )
+    fig.update_layout(
+        title=dict(text=label(f"{r.name}: {r.kpi_name}, treated vs control"), x=0, xanchor="left", font=dict(size=14)),
+        height=300,
+        width=720,
+        margin=dict(l=56, r=16, t=48, b=64),
+        font=FONT,
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        showlegend=True,
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.14, yanchor="top"),
+        yaxis=dict(
+            title=label(r.kpi_unit if r.kpi_unit not in ("", None) else r.kpi_name), gridcolor="#e5e5e5", zeroline=False
+        ),
+        xaxis=dict(type="category", gridcolor="#f0f0f0", categoryorder="array", categoryarray=periods),
+        shapes=shapes,
+        annotations=annotations,
+    )
+    return fig
+
+
+def initiative_alt(months: pd.DataFrame, r) -> str:
+    """What the initiative chart shows, with each arm's first and last monthly value."""
+    periods = sorted(months["period"].astype(str).unique())
+    span = f"{periods[0]} to {periods[-1]}" if periods else "no month yet"
+    parts = []
+    for arm, name, _line, _marker in ARMS:
+        values = months[(months["arm"] == arm) & months["value"].notna()].sort_values("period")
+        if len(values):
+            first, last = values.iloc[0], values.iloc[-1]
+            parts.append(
+                f"{name.lower()} from {format_value(first['value'], r.kpi_unit)} ({first['period']}) "
+                f"to {format_value(last['value'], r.kpi_unit)} ({last['period']})"
+            )
+    values = "; ".join(parts) if parts else "no values"
+    return (
+        f"Line chart of {r.kpi_name} per month for the units treated by {r.name} and their control units, "
+        f"{span}, start {r.start} ({int(r.window_months)} months compared before and after, shaded): "
+        f"{values}. Verdict as of this period: {r.verdict}."
+    )
