@@ -176,7 +176,7 @@ SELECT f.period, f.unit_id, f.kpi_id, f.value, f.n::BIGINT AS n,
     CASE WHEN f.parent_id IS NOT NULL AND f.direction IN ('higher', 'lower') THEN
         sum(f.ranked::INTEGER) OVER (PARTITION BY f.period, f.kpi_id, f.parent_id) END::BIGINT AS sibling_count,
     b.source AS bench_source, b.year AS bench_year, b.segment AS bench_segment,
-    b.p25 AS bench_p25, b.median AS bench_median, b.p75 AS bench_p75,
+    b.p25 AS bench_p25, b.median AS bench_median, b.p75 AS bench_p75, b.note AS bench_note, b.url AS bench_url,
     bench_position(f.direction, f.value, b.p25, b.median, b.p75) AS bench_position
 FROM flagged f
 LEFT JOIN base root ON root.period = f.period AND root.kpi_id = f.kpi_id AND root.parent_id IS NULL

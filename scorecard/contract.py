@@ -95,6 +95,8 @@ TABLES: dict[str, Table] = {
             C("p25", "number", required=False),
             C("median", "number"),
             C("p75", "number", required=False),
+            C("url", required=False),
+            C("note", required=False),
         ),
         _t(
             "commentary",

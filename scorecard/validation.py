@@ -501,7 +501,8 @@ def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]
         "s_kpi",
         f"""
         s_kpi AS kpi_id, {_text("source")} AS source, CAST(n_year AS INTEGER) AS year,
-        s_segment AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75""",
+        s_segment AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75,
+        {_text("url")} AS url, {_text("note")} AS note""",
     )
 
 

@@ -20,7 +20,7 @@ SELECT c.perspective, c.kpi_id, c.name, c.unit AS kpi_unit, c.direction, c.sort_
        ch.year_period, ch.year_value, ch.year_delta, ch.year_significant, ch.rolling3,
        cmp.company_value, cmp.vs_company, cmp.sibling_rank, cmp.sibling_count,
        cmp.bench_source, cmp.bench_year, cmp.bench_segment, cmp.bench_p25, cmp.bench_median, cmp.bench_p75,
-       cmp.bench_position
+       cmp.bench_position, cmp.bench_note, cmp.bench_url
 FROM results r
 JOIN catalog c USING (kpi_id)
 JOIN targets t USING (period, unit_id, kpi_id)

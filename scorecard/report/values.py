@@ -107,8 +107,10 @@ def composite_note(card: pd.DataFrame) -> str:
 
 def comparison_rows(card: pd.DataFrame) -> list[dict]:
     """Each KPI with a value against the company, the siblings and the external benchmark."""
+    footnote = {key: i for i, key in enumerate(_benchmark_sources(card), start=1)}
     rows = []
     for r in card[card["value"].notna() & (card["kpi_id"] != "volume")].itertuples():
+        mark = f" [{footnote[_source_key(r)]}]" if _source_key(r) in footnote else ""
         bench = "–"
         if not is_missing(r.bench_median):
             bench = format_value(r.bench_median, r.kpi_unit)
@@ -125,10 +127,39 @@ def comparison_rows(card: pd.DataFrame) -> list[dict]:
                 else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
                 "benchmark": bench,
                 "position": "–" if is_missing(r.bench_position) else r.bench_position,
-                "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)})",
+                "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)}){mark}",
             }
         )
     return rows
+
+
+def _benchmark_sources(card: pd.DataFrame) -> list[tuple[str, int, str, str]]:
+    """The benchmarks a comparison table shows that carry a note or a link, in table order,
+    each once: (source, year, note, url)."""
+    shown = card[card["value"].notna() & (card["kpi_id"] != "volume") & card["bench_source"].notna()]
+    keys = (_source_key(r) for r in shown.itertuples())
+    return list(dict.fromkeys(k for k in keys if k is not None))
+
+
+def _source_key(r) -> tuple[str, int, str, str] | None:
+    """A benchmark row's (source, year, note, url); None when it has no note and no link."""
+    if is_missing(r.bench_source):
+        return None
+    note, url = (_text(getattr(r, f"bench_{c}", None)) for c in ("note", "url"))
+    return (str(r.bench_source), int(r.bench_year), note, url) if note or url else None
+
+
+def _text(value) -> str:
+    return "" if is_missing(value) else str(value).strip()
+
+
+def benchmark_footnotes(card: pd.DataFrame) -> list[str]:
+    """The caveats of the external benchmarks shown (the benchmark file's `note` and `url`), one
+    line per source, numbered like the marks in :func:`comparison_rows`."""
+    return [
+        f"[{i}] {source} ({year})" + (f": {note}" if note else "") + (f" Source: {url}" if url else "")
+        for i, (source, year, note, url) in enumerate(_benchmark_sources(card), start=1)
+    ]
 
 
 NPS_NOTE = (
