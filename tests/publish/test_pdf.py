@@ -101,3 +101,30 @@ def test_hostile_names_compile_and_read_literally_in_the_pdf(published: Publishe
         assert path.read_bytes()[:5] == b"%PDF-"
         text = squash(pdf_text(path))
         assert squash(HOSTILE_NAMES[unit_id]) in text, text[:400]
+
+
+def test_benchmark_caveats_are_footnotes_on_the_page_and_in_the_pdf(published: Published, db):
+    """Each benchmark the comparison table shows carries its note and link as a footnote, in the
+    HTML page and in the PDF (the notes are read from the database, not restated here)."""
+    period = PERIODS[-1]
+    unit_id = db.execute("SELECT unit_id FROM org_units WHERE parent_id IS NULL").fetchone()[0]
+    shown = db.execute(
+        """SELECT DISTINCT c.bench_source, c.bench_note, c.bench_url FROM comparisons c
+           WHERE c.period = ? AND c.unit_id = ? AND c.kpi_id <> 'volume' AND c.value IS NOT NULL
+             AND c.bench_note IS NOT NULL""",
+        [period, unit_id],
+    ).fetchall()
+    assert shown, "the demo's packaged benchmarks carry notes"
+    unit = published.unit_entry(period, unit_id)
+
+    # compared without white space and hyphens: the PDF breaks long notes and links across lines
+    # (at a hyphen, which pdftotext then drops)
+    def flat(text: str) -> str:
+        return re.sub(r"[\s-]+", "", text)
+
+    page = flat(parse_html(published.site / unit["html"]).main_text)
+    pdf = flat(pdf_text(published.site / unit["pdf"]))
+    for source, note, url in shown:
+        for where, text in (("page", page), ("pdf", pdf)):
+            assert flat(note) in text, f"{where}: note of {source} missing"
+            assert flat(url) in text, f"{where}: link of {source} missing"
