@@ -61,6 +61,7 @@ import duckdb
 
 from .catalog import Catalog
 from .config import Config
+from .db import first_row, scalar
 from .kpis import DIMENSIONS, Grouping, compute_kpi_rows
 
 # Two-sided 5% critical value of the standard normal, Φ⁻¹(0.975).
@@ -302,7 +303,7 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
     (the cut-off, for SLA attainment in the breakdowns, defaults to the one in meta)."""
     install_macros(con)
     if cutoff is None:
-        cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+        cutoff = scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
     con.execute(CHANGES_SQL, {"min_sample": config.min_sample})
     con.execute(COMPARISONS_SQL, {"min_sample": config.min_sample})
     compute_breakdowns(con, cutoff)
@@ -312,9 +313,12 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
 
 def latest_counts(con: duckdb.DuckDBPyConnection) -> dict:
     """Escalations and mix shifts in the latest complete period (the latest period if none is)."""
-    row = con.execute("""
+    row = first_row(
+        con,
+        """
         WITH latest AS (SELECT coalesce(max(period) FILTER (complete), max(period)) AS period FROM periods)
         SELECT (SELECT count(*) FROM escalations WHERE period = latest.period),
                (SELECT count(*) FROM mix_shift WHERE period = latest.period), latest.period
-        FROM latest""").fetchone()
+        FROM latest""",
+    )
     return {"escalations": row[0], "mix_shifts": row[1], "period": row[2]}

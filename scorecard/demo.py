@@ -78,6 +78,8 @@ from pathlib import Path
 
 import duckdb
 
+from .db import scalar
+
 __all__ = [
     "generate",
     "generate_review",
@@ -1029,7 +1031,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """Write the query's rows ordered by its unique `key` column (not written) as CSV."""
     target = str(path).replace("'", "''")
     sql = f"COPY (SELECT * EXCLUDE (key) FROM ({query}) ORDER BY key) TO '{target}' (HEADER, DELIMITER ',')"
-    return int(con.execute(sql).fetchone()[0])
+    return int(scalar(con, sql))
 
 
 # ------------------------------------------------------------------------- the review

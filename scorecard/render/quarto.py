@@ -105,7 +105,8 @@ def plan(
         rel = PurePosixPath(relative_source(page, source_dir).as_posix())
         sources[rel] = Path(source_dir) / rel
         groups.setdefault(formats, []).append(rel)
-    project_formats = project_config.get("format") if isinstance(project_config.get("format"), dict) else {}
+    formats_setting = project_config.get("format")
+    project_formats = formats_setting if isinstance(formats_setting, dict) else {}
     jobs = []
     for formats, rels in groups.items():
         config = copy.deepcopy(project_config)
