@@ -86,14 +86,15 @@ __all__ = [
     "write_config",
     "ROLES",
     "INVALID",
-    "TABLES",
+    "DEMO_TABLES",
     "REVIEW_TABLES",
     "CONFIG_TEMPLATE",
 ]
 
 CONFIG_TEMPLATE = Path(__file__).with_name("demo_config.yml")
 
-TABLES = (
+# the input tables the demo writes, in the order it writes them
+DEMO_TABLES = (
     "org_units",
     "interactions",
     "survey_responses",

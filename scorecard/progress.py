@@ -13,6 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+# What every long step takes as its `progress` parameter: called with each line (an Event or a
+# plain str); the command line prints it, the benchmark records it.
+ProgressCallback = Callable[[str], None]
+
 # Phases of a build and of a publish, in order.
 PHASES = ("load", "validate", "compute", "execute", "render")
 
