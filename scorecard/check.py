@@ -9,7 +9,7 @@ exactly where a publish would, and never touches the site or the database of a d
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from .contract import TABLES
 from .db import scalar
 from .loading import find_sources, table_files
 from .needs import NEEDS, SECOND_TABLE, Need, withheld_kpis
+from .progress import ProgressCallback
 from .warehouse import build
 
 EXAMPLES = 2  # example rows shown per table and reason
@@ -69,7 +70,7 @@ class CheckReport:
         return "\n".join(_render(self))
 
 
-def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -> CheckReport:
+def check(chosen: ChosenConfig, progress: ProgressCallback | None = None) -> CheckReport:
     """Build the data folder into a temporary database and report what a publish would find.
 
     Raises the same errors a publish would (InputError, ConfigError) before anything is reported."""

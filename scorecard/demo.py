@@ -72,13 +72,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from .db import scalar
+from .progress import ProgressCallback
 
 __all__ = [
     "generate",
@@ -877,7 +877,7 @@ def generate(
     seed: int = 7,
     end_month: str = "2026-10",
     months: int = 25,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
     teams: int | None = None,
     review: bool = False,
 ) -> dict[str, int]:

@@ -153,6 +153,8 @@ class ProgressBars:
             self.ticking.set()
             self.ticking = None
         if self.bar is not None:
+            if self.bar.n == 0:  # nothing counted (the quarto renderer reports per group): no bar left behind
+                self.bar.leave = False
             self.bar.close()
             self.bar, self.counted = None, False
 

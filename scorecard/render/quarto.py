@@ -37,13 +37,13 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
+from ..progress import ProgressCallback
 from . import Page, RenderError, relative_source
 
 OUTPUT_DIR = "_site"
@@ -182,7 +182,7 @@ class QuartoRenderer:
         source_dir: Path,
         pages: list[Page],
         output_dir: Path,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> list[Path]:
         try:
             config = yaml.safe_load(Path(project_file).read_text(encoding="utf-8")) or {}
