@@ -23,15 +23,16 @@ PUBLISH_ARGS = $(DATA_ARGS) $(if $(SITE),--site "$(SITE)") \
 	$(if $(PERIOD),--period $(PERIOD)) $(if $(RESTATE),--restate $(RESTATE) --reason "$(REASON)") \
 	$(if $(RENDERER),--renderer $(RENDERER))
 
-.PHONY: setup publish check demo init test serve bench clean
+.PHONY: setup upgrade publish check demo init lint test serve bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the tests last passed with (make upgrade)
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "setting up $(VENV) (Python packages) and the system tools chart export and tests need"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
@@ -59,8 +60,26 @@ init: setup
 	@test -n "$(DATA)" || { echo "usage: make init DATA=path/to/exports"; exit 2; }
 	$(BIN)/scorecard init "$(DATA)"
 
-test: setup
+# make lint: the linter, the formatter's check and the type checker (settings in pyproject.toml)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax -p no:cacheprovider
+
+# make upgrade: the newest versions pyproject.toml allows, installed into a throw-away venv and
+# written to constraints.txt; then `make setup` installs them and `make test` tries them
+upgrade:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/pip" install --quiet -e '.[dev]'; \
+	{ sed -n '/^#/p' constraints.txt; "$$tmp/venv/bin/pip" freeze --exclude-editable; } > "$$tmp/constraints.txt"; \
+	mv "$$tmp/constraints.txt" constraints.txt
+	@git diff --stat -- constraints.txt 2>/dev/null || true
+	@echo "constraints.txt refreshed: make setup installs it, make test tries it"
 
 serve:
 	@echo "serving $(or $(SITE),_site) on http://localhost:$(PORT)/"
@@ -72,5 +91,5 @@ bench: setup
 	$(BIN)/python -m bench $(if $(BENCH_SCALE),--scale,$(if $(filter small,$(BENCH_SIZE)),--small,--interactions $(BENCH_INTERACTIONS)))
 
 clean:
-	rm -rf _site reports/* data/demo data/*.duckdb data/.scorecard-state tests/.cache .pytest_cache
+	rm -rf _site reports/* data/demo data/*.duckdb data/.scorecard-state tests/.cache .pytest_cache .mypy_cache .ruff_cache
 	@touch reports/.gitkeep

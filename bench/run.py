@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -268,6 +269,7 @@ def load_floor(data: Path, memory_limit: str) -> tuple[float, int]:
     import duckdb
 
     from scorecard.contract import TABLES
+    from scorecard.db import scalar
 
     work = data.parent / "load-floor.duckdb"
     for p in (work, work.with_name(work.name + ".wal")):
@@ -280,7 +282,7 @@ def load_floor(data: Path, memory_limit: str) -> tuple[float, int]:
                 path = data / f"{table}.csv"
                 if path.exists():
                     con.execute(load_floor_sql(table, path))
-                    rows += con.execute(f"SELECT count(*) FROM floor_{table}").fetchone()[0]
+                    rows += scalar(con, f"SELECT count(*) FROM floor_{table}")
             con.execute("CHECKPOINT")
             return time.perf_counter() - started, rows
     finally:
@@ -683,7 +685,7 @@ def run(opts: Options, log: Log | None = None) -> dict:
         if opts.publish:
             steps += publish_steps(opts, config, log, tree, details, figures)
 
-    memory = {"self_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    memory: dict[str, Any] = {"self_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     tree_peak, peak_step = tree.peak
     memory.update(
         {
@@ -768,7 +770,7 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     # the newest period's data "has not arrived yet": the cut-off at its first day leaves it incomplete
     cut = config.model_copy(update={"cutoff": datetime.fromisoformat(newest + "-01")})
     subset = opts.first_periods is not None and opts.first_periods < len(earlier)
-    first = earlier[-opts.first_periods :] if subset else earlier
+    first = earlier[-(opts.first_periods or 0) :] if subset else earlier
     n_units = len(units)
     out: list[Step] = []
 
@@ -990,8 +992,10 @@ def run_scale(opts: Options, log: Log | None = None) -> dict:
             forget_site(config)
             import duckdb
 
+            from scorecard.db import scalar
+
             with duckdb.connect(str(config.database), read_only=True) as con:
-                newest = con.execute("SELECT max(period) FROM periods WHERE complete").fetchone()[0]
+                newest = scalar(con, "SELECT max(period) FROM periods WHERE complete")
             seconds = _publish(config, log, opts, newest, details["units"], str(summary.units))
             steps.append(
                 Step(

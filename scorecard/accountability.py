@@ -29,7 +29,8 @@ LEFT JOIN targets pt ON pt.period = e.period AND pt.unit_id = u.parent_id AND pt
 ORDER BY e.period, e.unit_id, e.kpi_id
 """
 
-TABLES = ("escalation_path",)
+# the tables this module writes into the database
+DERIVED_TABLES = ("escalation_path",)
 
 
 def compute_escalation_path(con: duckdb.DuckDBPyConnection, escalation_periods: int) -> None:

@@ -13,7 +13,7 @@ changes (period, unit_id, kpi_id; every KPI but volume, plus composite)
       (p_pro − p_det)² per period (the variance of a −1/0/+1 variable);
     - means (ces, qa_score, aht): Welch z, sample variances (divisor n − 1) from the sums of squares.
     z is on the record variable's scale (kpis.py: x_sum ÷ n). `*_significant` is TRUE when |z| ≥
-    Z_CRITICAL (p ≤ 0.05: exactly at the critical value counts as significant), and NULL when the
+    Z_CRITICAL_5PCT (p ≤ 0.05: exactly at the critical value counts as significant), and NULL when the
     change cannot be tested: a value missing on either side, n below min_sample on either side, a
     mean with n < 2, or a KPI without a sampling model (medians, cost per contact, composite).
     When both periods have no spread at all (se = 0) the change is significant if the values differ.
@@ -61,12 +61,15 @@ import duckdb
 
 from .catalog import Catalog
 from .config import Config
+from .db import first_row, scalar
 from .kpis import DIMENSIONS, Grouping, compute_kpi_rows
 
-# Two-sided 5% critical value of the standard normal, Φ⁻¹(0.975).
-Z_CRITICAL = 1.959963984540054
+# Two-sided 5% critical value of the standard normal, Φ⁻¹(0.975), to double precision: a change
+# is significant when |z| reaches it, so the boundary is decided exactly. The 95% intervals use
+# the conventional rounded 1.96 instead (stats.Z_95_INTERVAL), as published.
+Z_CRITICAL_5PCT = 1.959963984540054
 
-MACROS = f"""
+ANALYSIS_MACROS = f"""
 -- Standard error of the difference between two periods' means of the record variable (value =
 -- scale × s / n), by the KPI's method; NULL when there is no sampling model (or n < 2 for a mean).
 CREATE OR REPLACE TEMP MACRO diff_se(method, n1, s1, ss1, n0, s0, ss0) AS CASE
@@ -79,12 +82,12 @@ CREATE OR REPLACE TEMP MACRO diff_se(method, n1, s1, ss1, n0, s0, ss0) AS CASE
         sqrt(greatest(0, (ss1 - s1 ^ 2 / n1) / (n1 - 1)) / n1 + greatest(0, (ss0 - s0 ^ 2 / n0) / (n0 - 1)) / n0)
 END;
 
--- z of a change and whether it is significant at 5% (two-sided; |z| = {Z_CRITICAL} counts).
+-- z of a change and whether it is significant at 5% (two-sided; |z| = {Z_CRITICAL_5PCT} counts).
 CREATE OR REPLACE TEMP MACRO change_z(d, se) AS CASE WHEN se > 0 THEN d / se END;
 CREATE OR REPLACE TEMP MACRO change_significant(d, se) AS CASE
     WHEN d IS NULL OR se IS NULL THEN NULL
     WHEN se = 0 THEN d <> 0
-    ELSE abs(d / se) >= {Z_CRITICAL}
+    ELSE abs(d / se) >= {Z_CRITICAL_5PCT}
 END;
 
 -- Where a value sits against an external benchmark, in the KPI's direction (see the docstring).
@@ -266,11 +269,12 @@ WHERE s.red_streak >= $periods
 ORDER BY s.period, s.unit_id, s.kpi_id
 """
 
-TABLES = ("changes", "comparisons", "breakdowns", "mix_shift", "escalations")
+# the tables this module writes into the database
+DERIVED_TABLES = ("changes", "comparisons", "breakdowns", "mix_shift", "escalations")
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(MACROS)
+    con.execute(ANALYSIS_MACROS)
 
 
 def compute_breakdowns(con: duckdb.DuckDBPyConnection, cutoff, catalog: Catalog) -> None:
@@ -287,7 +291,7 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
     (the cut-off, for SLA attainment in the breakdowns, defaults to the one in meta)."""
     install_macros(con)
     if cutoff is None:
-        cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+        cutoff = scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
     con.execute(CHANGES_SQL, {"min_sample": config.min_sample})
     con.execute(COMPARISONS_SQL, {"min_sample": config.min_sample})
     compute_breakdowns(con, cutoff, catalog)
@@ -303,9 +307,12 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
 
 def latest_counts(con: duckdb.DuckDBPyConnection) -> dict:
     """Escalations and mix shifts in the latest complete period (the latest period if none is)."""
-    row = con.execute("""
+    row = first_row(
+        con,
+        """
         WITH latest AS (SELECT coalesce(max(period) FILTER (complete), max(period)) AS period FROM periods)
         SELECT (SELECT count(*) FROM escalations WHERE period = latest.period),
                (SELECT count(*) FROM mix_shift WHERE period = latest.period), latest.period
-        FROM latest""").fetchone()
+        FROM latest""",
+    )
     return {"escalations": row[0], "mix_shifts": row[1], "period": row[2]}

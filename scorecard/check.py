@@ -9,7 +9,7 @@ exactly where a publish would, and never touches the site or the database of a d
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +19,10 @@ from .catalog import load_catalog
 from .config import PACKAGED_NOTEBOOKS, PACKAGED_PROJECT
 from .configsource import ChosenConfig
 from .contract import TABLES
+from .db import scalar
 from .loading import find_sources, table_files
 from .needs import NEEDS, SECOND_TABLE, Need, withheld_kpis
+from .progress import ProgressCallback
 from .warehouse import build
 
 EXAMPLES = 2  # example rows shown per table and reason
@@ -68,7 +70,7 @@ class CheckReport:
         return "\n".join(_render(self))
 
 
-def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -> CheckReport:
+def check(chosen: ChosenConfig, progress: ProgressCallback | None = None) -> CheckReport:
     """Build the data folder into a temporary database and report what a publish would find.
 
     Raises the same errors a publish would (InputError, ConfigError) before anything is reported."""
@@ -86,7 +88,7 @@ def check(chosen: ChosenConfig, progress: Callable[[str], None] | None = None) -
                 SELECT p.period, p.complete, count(i.interaction_id)
                 FROM periods p LEFT JOIN interactions i ON strftime(i.created_at, '%Y-%m') = p.period
                 GROUP BY ALL ORDER BY 1""").fetchall()
-            cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+            cutoff = scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
             unit_ids = {u for (u,) in con.execute("SELECT unit_id FROM org_units").fetchall()}
     report = CheckReport(chosen, data, tables, computable, missing, periods, cutoff[:16], len(unit_ids))
     report.site, report.site_refused = _site(Path(config.site), unit_ids, report.complete)
@@ -116,7 +118,7 @@ def _site(site: Path, units: set[str], complete: list[str]) -> tuple[str, bool]:
 
 
 def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
-    kept = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    kept = {t: scalar(con, f"SELECT count(*) FROM {t}") for t in TABLES}
     reasons = con.execute(f"""
         WITH q AS (SELECT *, count(*) OVER (PARTITION BY table_name, reason) AS rows,
                           row_number() OVER (PARTITION BY table_name, reason ORDER BY "row") AS k
@@ -141,7 +143,9 @@ def _tables(con: duckdb.DuckDBPyConnection, sources: dict) -> list[TableCheck]:
     return out
 
 
-def _kpis(con: duckdb.DuckDBPyConnection, kpi_ids: list[str], sources: dict) -> tuple[list[str], list[tuple[str, str]]]:
+def _kpis(
+    con: duckdb.DuckDBPyConnection, kpi_ids: Iterable[str], sources: dict
+) -> tuple[list[str], list[tuple[str, str]]]:
     measured = {k for (k,) in con.execute("SELECT DISTINCT kpi_id FROM measures WHERE n > 0").fetchall()}
     withheld = withheld_kpis(con)
     computable, missing = [], []
@@ -156,9 +160,9 @@ def _kpis(con: duckdb.DuckDBPyConnection, kpi_ids: list[str], sources: dict) -> 
             why = withheld[kpi]
         elif absent:
             why = "; ".join(f"table {t} missing (no {t}.csv)" for t in absent)
-        elif con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+        elif scalar(con, f"SELECT count(*) FROM {table}") == 0:
             why = f"every row of {sources[table].path.name} was set aside"
-        elif con.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0] == 0:
+        elif scalar(con, f"SELECT count(*) FROM {table} WHERE {condition}") == 0:
             why = f"{sources[table].path.name}: {what}"
         else:
             why = "no value in any month (see the rows set aside)"

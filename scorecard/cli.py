@@ -11,24 +11,66 @@ is configsource.choose's rule: --config, else the data folder's scorecard.yml, e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .progress import ProgressBars
 
 DEFAULT_CONFIG = "scorecard.yml"  # looked for in the data folder (configsource.CONFIG_NAME)
 
 
 class Progress:
-    """Timestamped progress lines on stderr, so long steps are visibly moving."""
+    """Timestamped progress lines on stderr, so long steps are visibly moving; on a terminal,
+    counted steps (notebooks, pages) and the load/validate/compute phases also show a progress
+    bar (progress.ProgressBars). Not on a terminal (CI, a log file), the lines are all there is."""
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False, bars: bool | None = None):
         self.start = time.perf_counter()
         self.quiet = quiet
+        if bars is None:
+            bars = _terminal(sys.stderr)
+        self.bars: ProgressBars | None = None
+        if bars and not quiet:
+            from .progress import ProgressBars
+
+            self.bars = ProgressBars(self._line, sys.stderr)
 
     def __call__(self, message: str) -> None:
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+        if self.quiet:
+            return
+        if self.bars is not None:
+            self.bars(message)
+        else:
+            self._line(message)
+
+    def close(self) -> None:
+        """Close an open progress bar (before the command's own output)."""
+        if self.bars is not None:
+            self.bars.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _line(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal that can show a bar (not TERM=dumb, not zero columns wide)."""
+    try:
+        return (
+            stream.isatty() and os.environ.get("TERM") != "dumb" and os.get_terminal_size(stream.fileno()).columns > 0
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def _chosen(args, progress: Progress | None = None):
@@ -68,9 +110,8 @@ def _recorded_data(database: str | Path) -> str | None:
 def cmd_demo(args) -> int:
     from .demo import generate
 
-    counts = generate(
-        args.out, interactions=args.interactions, seed=args.seed, progress=Progress(args.quiet), review=True
-    )
+    with Progress(args.quiet) as progress:
+        counts = generate(args.out, interactions=args.interactions, seed=args.seed, progress=progress, review=True)
     print(
         f"demo data in {args.out}: "
         + ", ".join(f"{t} {n:,}" for t, n in counts.items())
@@ -95,9 +136,9 @@ def cmd_init(args) -> int:
 def cmd_build(args) -> int:
     from .warehouse import build
 
-    progress = Progress(args.quiet)
-    config = _config(args, progress)
-    summary = build(config, database=args.db, progress=progress)
+    with Progress(args.quiet) as progress:
+        config = _config(args, progress)
+        summary = build(config, database=args.db, progress=progress)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.line())
@@ -107,9 +148,9 @@ def cmd_build(args) -> int:
 def cmd_compute(args) -> int:
     from .warehouse import recompute
 
-    progress = Progress(args.quiet)
-    config = _config(args, progress)
-    summary = recompute(config, database=args.db, progress=progress)
+    with Progress(args.quiet) as progress:
+        config = _config(args, progress)
+        summary = recompute(config, database=args.db, progress=progress)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.line())
@@ -131,21 +172,21 @@ def cmd_publish(args) -> int:
     from .publish import check_arguments, publish
 
     check_arguments(period=args.period or None, restate=args.restate or None, reason=args.reason)
-    progress = Progress(args.quiet)
-    config = _config(args, progress)
-    overrides = {
-        k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v
-    }
-    config = config.model_copy(update=overrides)
-    summary = publish(
-        config,
-        period=args.period or None,
-        restate=args.restate or None,
-        reason=args.reason,
-        renderer=args.renderer,
-        workers=args.workers,
-        progress=progress,
-    )
+    with Progress(args.quiet) as progress:
+        config = _config(args, progress)
+        overrides = {
+            k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v
+        }
+        config = config.model_copy(update=overrides)
+        summary = publish(
+            config,
+            period=args.period or None,
+            restate=args.restate or None,
+            reason=args.reason,
+            renderer=args.renderer,
+            workers=args.workers,
+            progress=progress,
+        )
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
     print(summary.line())
@@ -160,7 +201,8 @@ def cmd_check(args) -> int:
     if args.site:
         chosen = replace(chosen, config=chosen.config.model_copy(update={"site": Path(args.site).resolve()}))
     print(f"Configuration: {chosen.describe()}", flush=True)  # also when the check then fails
-    report = check(chosen, progress=Progress(args.quiet))
+    with Progress(args.quiet) as progress:
+        report = check(chosen, progress=progress)
     print("\n".join(report.render().splitlines()[1:]))
     return report.exit_code
 

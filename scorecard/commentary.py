@@ -57,7 +57,8 @@ WHERE r.status = 'red' AND q.quadrant = 'fix now'
 ORDER BY r.period, r.unit_id, r.kpi_id
 """
 
-TABLES = ("open_actions", "comment_gaps")
+# the tables this module writes into the database
+DERIVED_TABLES = ("open_actions", "comment_gaps")
 
 
 def compute_commentary(con: duckdb.DuckDBPyConnection) -> None:

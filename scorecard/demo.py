@@ -72,11 +72,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from .db import scalar
+from .progress import ProgressCallback
 
 __all__ = [
     "generate",
@@ -84,14 +86,15 @@ __all__ = [
     "write_config",
     "ROLES",
     "INVALID",
-    "TABLES",
+    "DEMO_TABLES",
     "REVIEW_TABLES",
     "CONFIG_TEMPLATE",
 ]
 
 CONFIG_TEMPLATE = Path(__file__).with_name("demo_config.yml")
 
-TABLES = (
+# the input tables the demo writes, in the order it writes them
+DEMO_TABLES = (
     "org_units",
     "interactions",
     "survey_responses",
@@ -874,7 +877,7 @@ def generate(
     seed: int = 7,
     end_month: str = "2026-10",
     months: int = 25,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
     teams: int | None = None,
     review: bool = False,
 ) -> dict[str, int]:
@@ -1029,7 +1032,7 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """Write the query's rows ordered by its unique `key` column (not written) as CSV."""
     target = str(path).replace("'", "''")
     sql = f"COPY (SELECT * EXCLUDE (key) FROM ({query}) ORDER BY key) TO '{target}' (HEADER, DELIMITER ',')"
-    return int(con.execute(sql).fetchone()[0])
+    return int(scalar(con, sql))
 
 
 # ------------------------------------------------------------------------- the review

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import duckdb
 
+from .db import first_row, scalar
+
 FIRST_RESPONSE = ("Take in charge ticket", "Accepted", "In Progress")
 RESOLVED = ("Resolve ticket", "Resolve SW anomaly", "Closed", "Completed")
 
@@ -114,13 +116,14 @@ def convert(log: str | Path, out: str | Path, options: Options | None = None) ->
                try_cast(trim({_q(o.timestamp)}) AS TIMESTAMPTZ) AS ts, {unit} AS unit_id,
                {agent} AS agent_id, {priority} AS priority, row_number() OVER () AS seq
         FROM raw""")
-    result = Converted(events=con.execute("SELECT count(*) FROM ev").fetchone()[0])
+    result = Converted(events=scalar(con, "SELECT count(*) FROM ev"))
     result.left_out = dict(
         zip(
             ("without a ticket id", "with an unreadable timestamp"),
-            con.execute(
-                "SELECT count(*) FILTER (case_id IS NULL), count(*) FILTER (case_id IS NOT NULL AND ts IS NULL) FROM ev"
-            ).fetchone(),
+            first_row(
+                con,
+                "SELECT count(*) FILTER (case_id IS NULL), count(*) FILTER (case_id IS NOT NULL AND ts IS NULL) FROM ev",
+            ),
         )
     )
     con.execute(f"""
@@ -169,9 +172,9 @@ def convert(log: str | Path, out: str | Path, options: Options | None = None) ->
     leaves = [u for u in units if u != o.org]
     con.executemany("INSERT INTO org VALUES (?, ?, ?)", [(o.org, o.org, None)] + [(u, u, o.org) for u in leaves])
     con.execute(f"COPY org TO {_lit(str(out / 'org_units.csv'))} (HEADER, DELIMITER ',')")
-    result.tickets, result.resolved, result.reopened = con.execute(
-        "SELECT count(*), count(resolved_at), count(*) FILTER (reopened AND resolved_at IS NOT NULL) FROM tickets"
-    ).fetchone()
+    result.tickets, result.resolved, result.reopened = first_row(
+        con, "SELECT count(*), count(resolved_at), count(*) FILTER (reopened AND resolved_at IS NOT NULL) FROM tickets"
+    )
     result.units = len(leaves) or 1
     con.close()
     return result

@@ -37,7 +37,7 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
         if exc.filename2 is not None:
             path = f"{path} -> {exc.filename2}"
         cause = exc.strerror or str(exc)
-        hint = HINTS.get(exc.errno)
+        hint = HINTS.get(exc.errno) if exc.errno is not None else None
         text = f"{path}: {cause}" if path else cause
         return (f"{text} ({hint})" if hint else text), SYSTEM_ERROR
     try:

@@ -37,7 +37,7 @@ import duckdb
 
 from .catalog import load_catalog
 from .kpisql import record_value
-from .stats import Z
+from .stats import Z_95_INTERVAL
 
 # The record-level value whose median a median KPI is (its catalog expression), over interactions
 # in the month of created_at.
@@ -241,7 +241,8 @@ LEFT JOIN _ii_cells c ON c.initiative_id = m.initiative_id AND c.cell = 'month '
 ORDER BY m.initiative_id, m.period, a.arm DESC
 """
 
-TABLES = ("initiative_units", "initiative_impact", "initiative_monthly")
+# the tables this module writes into the database
+DERIVED_TABLES = ("initiative_units", "initiative_impact", "initiative_monthly")
 
 
 def compute_initiatives(con: duckdb.DuckDBPyConnection, min_sample: int) -> None:
@@ -253,7 +254,7 @@ def compute_initiatives(con: duckdb.DuckDBPyConnection, min_sample: int) -> None
     used = {r[0] for r in con.execute("SELECT DISTINCT kpi_id FROM _ii_defs WHERE method = 'median'").fetchall()}
     for kpi_id in sorted(used):
         con.execute(MEDIAN_CELLS_SQL.format(kpi_id=kpi_id, expr=MEDIAN_RECORDS[kpi_id]))
-    con.execute(IMPACT_SQL.format(z=Z), {"min_sample": min_sample})
+    con.execute(IMPACT_SQL.format(z=Z_95_INTERVAL), {"min_sample": min_sample})
     con.execute(MONTHLY_SQL)
     for name in ("_ii_defs", "_ii_months", "_ii_cell_months", "_ii_cells"):
         con.execute(f"DROP TABLE {name}")

@@ -14,12 +14,14 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
 from .catalog import load_catalog
 from .config import TableSettings
 from .contract import TABLES
+from .db import scalar
 from .errors import InputError
 from .presets import Preset, match_score, presets, required_missing
 from .setaside import EPOCH, OTHER_DATE, SPACED_OFFSET
@@ -64,8 +66,7 @@ def _formats_from(values: list[str]) -> tuple[list[str], str]:
         return ["epoch_ms" if len(values[0].split(".")[0]) > 11 else "epoch"], values[0]
     if all(SPACED_OFFSET.match(v) for v in values):
         return ["%Y-%m-%d %H:%M:%S %z" if re.search(r"\d:\d{2}:\d{2} ", values[0]) else "%Y-%m-%d %H:%M %z"], values[0]
-    dated = [(v, OTHER_DATE.match(v)) for v in values]
-    dated = [(v, m) for v, m in dated if m]
+    dated = [(v, m) for v in values if (m := OTHER_DATE.match(v))]
     if not dated:
         return [], values[0]
     sample, match = dated[0]
@@ -97,7 +98,7 @@ def _inspect(con: duckdb.DuckDBPyConnection, source, work: Path) -> TableReport:
             try:
                 scan = reader.scan() if error is None else reader.retry(error)
                 report.headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-                report.rows = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
+                report.rows = scalar(con, f"SELECT count(*) FROM {scan}")
                 break
             except duckdb.Error as exc:
                 error = exc
@@ -223,14 +224,14 @@ def inspect_folder(data_dir: Path) -> FolderReport:
             report.tables[table].settings = {"file": path.name, **report.tables[table].settings}
             report.tables[table].comments["file"] = "recognised from its header"
             sources[table] = SourceFile(table, path)
-    for name, table in TABLES.items():
+    for name, spec in TABLES.items():
         if name not in sources:
             report.notes.extend(f"{name}: {note}" for note in skipped(data_dir, name))
-            if table.required:
+            if spec.required:
                 report.notes.append(f"{name}: no file (required; read: {name}.csv, .csv.gz, .tsv, .parquet, .xlsx)")
     for name in ("org_units", "interactions"):
         if name in report.tables and "_units" in report.tables[name].settings:
-            report.units = report.tables[name].settings.pop("_units")
+            report.units = cast("list[str]", report.tables[name].settings.pop("_units"))  # set above
             report.units_from = report.tables[name].file
             break
     for t in report.tables.values():

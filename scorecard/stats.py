@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-Z = 1.96
+# z of the 95% intervals (Wilson, adjusted Wald, mean ± z·se): the conventional rounded 1.96, as
+# published. The significance test of a change uses the exact critical value instead
+# (analysis.Z_CRITICAL_5PCT), since there a |z| at the boundary decides a verdict.
+Z_95_INTERVAL = 1.96
 
-MACROS = f"""
+STATS_MACROS = f"""
 -- Seconds elapsed between two local (reporting time zone) timestamps. Read back as instants
 -- in the session's time zone, so a span across a daylight-saving change is its real length.
 -- (install_elapsed replaces it, for the timestamps of one data set, by a faster equivalent.)
@@ -18,24 +21,24 @@ CREATE OR REPLACE TEMP MACRO elapsed_s(t0, t1) AS epoch(t1::TIMESTAMPTZ) - epoch
 
 -- Wilson score interval for k successes in n, in percent.
 CREATE OR REPLACE TEMP MACRO wilson_low(k, n) AS CASE WHEN n > 0 THEN 100 * (
-    (k / n + {Z}^2 / (2 * n)) - {Z} * sqrt((k / n) * (1 - k / n) / n + {Z}^2 / (4 * n^2))
-) / (1 + {Z}^2 / n) END;
+    (k / n + {Z_95_INTERVAL}^2 / (2 * n)) - {Z_95_INTERVAL} * sqrt((k / n) * (1 - k / n) / n + {Z_95_INTERVAL}^2 / (4 * n^2))
+) / (1 + {Z_95_INTERVAL}^2 / n) END;
 CREATE OR REPLACE TEMP MACRO wilson_high(k, n) AS CASE WHEN n > 0 THEN 100 * (
-    (k / n + {Z}^2 / (2 * n)) + {Z} * sqrt((k / n) * (1 - k / n) / n + {Z}^2 / (4 * n^2))
-) / (1 + {Z}^2 / n) END;
+    (k / n + {Z_95_INTERVAL}^2 / (2 * n)) + {Z_95_INTERVAL} * sqrt((k / n) * (1 - k / n) / n + {Z_95_INTERVAL}^2 / (4 * n^2))
+) / (1 + {Z_95_INTERVAL}^2 / n) END;
 
 -- Adjusted-Wald interval for a net score (Rocks 2016), clipped to -100..100.
 CREATE OR REPLACE TEMP MACRO nps_se(pro, det, n) AS sqrt((
     (pro + 0.75) / (n + 3) + (det + 0.75) / (n + 3) - ((pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3))^2
 ) / (n + 3));
 CREATE OR REPLACE TEMP MACRO nps_low(pro, det, n) AS CASE WHEN n > 0 THEN greatest(-100, 100 * (
-    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) - {Z} * nps_se(pro, det, n))) END;
+    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) - {Z_95_INTERVAL} * nps_se(pro, det, n))) END;
 CREATE OR REPLACE TEMP MACRO nps_high(pro, det, n) AS CASE WHEN n > 0 THEN least(100, 100 * (
-    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) + {Z} * nps_se(pro, det, n))) END;
+    (pro + 0.75) / (n + 3) - (det + 0.75) / (n + 3) + {Z_95_INTERVAL} * nps_se(pro, det, n))) END;
 
 -- Mean ± z·sd/√n from additive sums (sd with divisor n − 1); no interval below n = 2.
 CREATE OR REPLACE TEMP MACRO mean_half(s, ss, n) AS CASE WHEN n >= 2 THEN
-    {Z} * sqrt(greatest(0, (ss - s^2 / n) / (n - 1))) / sqrt(n) END;
+    {Z_95_INTERVAL} * sqrt(greatest(0, (ss - s^2 / n) / (n - 1))) / sqrt(n) END;
 
 -- Status: the first that applies of no-data, low-n, no-target, then the colour.
 CREATE OR REPLACE TEMP MACRO kpi_status(direction, v, n, min_n, t, a) AS CASE
@@ -60,7 +63,7 @@ END;
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define the macros on a connection (temporary: they are not stored in the database file)."""
-    con.execute(MACROS)
+    con.execute(STATS_MACROS)
 
 
 # UTC offset of a local timestamp in the session's time zone, in seconds (local − UTC).

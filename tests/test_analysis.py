@@ -14,7 +14,7 @@ from reference_stats import Z_CRITICAL, net_score_z, two_proportion_z, welch_z
 from scorecard_fixtures import BERLIN, EU, NA, NYC, PARIS, ROOT, UNITS, Inputs, build_module, ix, survey, write_csv
 from statsmodels.stats.proportion import proportions_ztest
 
-from scorecard.analysis import Z_CRITICAL as ENGINE_Z_CRITICAL
+from scorecard.analysis import Z_CRITICAL_5PCT as ENGINE_Z_CRITICAL
 from scorecard.analysis import install_macros as install_analysis_macros
 from scorecard.catalog import load_catalog
 from scorecard.config import Config, TargetRule

@@ -83,7 +83,7 @@ def default(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def default_tables(default) -> dict[str, pd.DataFrame]:
-    return {t: read(default, t) for t in demo.TABLES}
+    return {t: read(default, t) for t in demo.DEMO_TABLES}
 
 
 # ------------------------------------------------------------------ shape and determinism

@@ -12,13 +12,13 @@ import multiprocessing
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PublishError
-from ..progress import Event, event
+from ..progress import Event, ProgressCallback, event
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,7 @@ def _run(job: Job) -> float:
     return time.perf_counter() - started
 
 
-def execute(
-    jobs: Iterable[Job], workers: int | None = None, progress: Callable[[str], None] | None = None
-) -> list[Path]:
+def execute(jobs: Iterable[Job], workers: int | None = None, progress: ProgressCallback | None = None) -> list[Path]:
     """Execute every job; return the executed notebooks in job order. Progress: an "execute"
     event per notebook (step "notebook": its seconds in its worker) and one for them all (step
     "total": the wall time)."""

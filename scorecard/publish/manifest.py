@@ -88,7 +88,9 @@ def select(
         if restate not in periods:
             raise PublishError(f"RESTATE={restate}: the data has no such period")
         return [
-            Publication(restate, current["revision"] + 1, not periods[restate], reason.strip(), current["revision"])
+            Publication(
+                restate, current["revision"] + 1, not periods[restate], (reason or "").strip(), current["revision"]
+            )
         ], notes
     if period:
         if period not in periods:

@@ -5,9 +5,10 @@ period."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
+from ..progress import ProgressCallback
 from .paths import period_dir, period_page, unit_page
 
 
@@ -21,7 +22,7 @@ def write_packs(
     stage: Path,
     chosen: Iterable,
     units: list[tuple[str, str]],
-    progress: Callable[[str], None] = lambda _m: None,
+    progress: ProgressCallback = lambda _m: None,
 ) -> list[Path]:
     """One pack per (period, revision) in ``chosen``; ``units`` in tree order."""
     from ..render.pack import write_pack

@@ -29,13 +29,14 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import faults
 from ..errors import PublishError
+from ..progress import ProgressCallback
 from ..runlock import pid_alive
 from .manifest import MANIFEST
 
@@ -55,7 +56,6 @@ _NO_SWAP = {
     errno.ENOTEMPTY,
     errno.EEXIST,
 }
-Say = Callable[[str], None]
 
 
 # --------------------------------------------------------------------------- before a run
@@ -68,14 +68,14 @@ def check_site_path(site: Path) -> Path:
     return site
 
 
-def prepare(site: Path, state_dir: Path, say: Say) -> None:
+def prepare(site: Path, state_dir: Path, progress: ProgressCallback) -> None:
     """At the start of a run, under the lock: finish what a dead run left, then check the site."""
     journal = state_dir / JOURNAL
     if journal.exists():
-        _recover(journal, say)
+        _recover(journal, progress)
     for leftover in sorted(state_dir.glob("staging-*")) + sorted(state_dir.glob("backup-*")):
         _rmtree(leftover)
-    _legacy_leftovers(site, say)
+    _legacy_leftovers(site, progress)
     record = record_path(site, state_dir)
     manifest = site / MANIFEST
     if manifest.is_file() and (not record.is_file() or record.stat().st_mtime_ns < manifest.stat().st_mtime_ns):
@@ -107,7 +107,7 @@ def remember(site: Path, state_dir: Path, manifest: dict) -> None:
     _write_json(record_path(site, state_dir), {"site": str(site.absolute()), "manifest": manifest})
 
 
-def _legacy_leftovers(site: Path, say: Say) -> None:
+def _legacy_leftovers(site: Path, progress: ProgressCallback) -> None:
     """Older versions kept staging and old copies beside the site: restore or remove them."""
     try:
         beside = sorted(site.parent.glob(f".{site.name}.*-*")) if site.parent.is_dir() else []
@@ -119,7 +119,7 @@ def _legacy_leftovers(site: Path, say: Say) -> None:
                 if site.is_dir() and not any(site.iterdir()):
                     site.rmdir()
                 os.rename(path, site)
-                say(f"restored {site} from {path.name}, left by an interrupted publish")
+                progress(f"restored {site} from {path.name}, left by an interrupted publish")
             else:
                 _rmtree(path)
     except OSError:
@@ -328,7 +328,7 @@ def _roll_back(entry: dict) -> bool:
     return done
 
 
-def _recover(journal: Path, say: Say) -> None:
+def _recover(journal: Path, progress: ProgressCallback) -> None:
     """A dead run's install: completed from its staging folder, else undone from its backup."""
     try:
         entry = json.loads(journal.read_text(encoding="utf-8"))
@@ -336,11 +336,11 @@ def _recover(journal: Path, say: Say) -> None:
         raise PublishError(f"{journal}: cannot read the journal of an interrupted publish ({exc})") from None
     try:
         _roll_forward(entry)
-        say(f"completed the interrupted publish into {entry['site']}")
+        progress(f"completed the interrupted publish into {entry['site']}")
     except OSError as exc:
         if not _roll_back(entry):
             raise
-        say(f"undid the interrupted publish into {entry['site']} (it could not be completed: {exc})")
+        progress(f"undid the interrupted publish into {entry['site']} (it could not be completed: {exc})")
     journal.unlink()
 
 

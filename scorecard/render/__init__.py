@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import ScorecardError
+from ..progress import ProgressCallback
 
 __all__ = ["Page", "RenderError", "Renderer", "get_renderer", "RENDERERS"]
 
@@ -77,7 +77,7 @@ class Renderer(Protocol):
         source_dir: Path,
         pages: list[Page],
         output_dir: Path,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> list[Path]: ...
 
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..progress import ProgressCallback
 from . import Page, RenderError, relative_source
 from .document import read_document
 from .html import page_html
@@ -112,7 +112,7 @@ class BuiltinRenderer:
         source_dir: Path,
         pages: list[Page],
         output_dir: Path,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> list[Path]:
         site = read_site(Path(project_file))
         source_dir, output_dir = Path(source_dir), Path(output_dir)

@@ -196,7 +196,9 @@ def page_html(doc: Document, site: Site, rel_html: PurePosixPath, pdf_name: str 
         return f"{root}/{href.lstrip('/')}"
 
     def is_current(href: str | None) -> bool:
-        return bool(href) and not _is_external(href) and href.lstrip("/").split("#")[0] == current
+        if not href:
+            return False
+        return not _is_external(href) and href.lstrip("/").split("#")[0] == current
 
     return _template().render(
         lang=site.lang,

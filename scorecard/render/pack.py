@@ -32,20 +32,20 @@ def pack_typst(project_file: Path, sources: list[Path], title: str) -> tuple[str
     site = read_site(Path(project_file))
     files: dict[str, bytes] = {}
     parts = []
-    for k, source in enumerate(sources):
-        doc = read_document(Path(source))
-        body, images = page_body(doc, f"pack part {source.name}", prefix=f"part{k:03d}-")
+    for k, notebook in enumerate(sources):
+        doc = read_document(Path(notebook))
+        body, images = page_body(doc, f"pack part {notebook.name}", prefix=f"part{k:03d}-")
         files.update(images)
         if doc.title and "\n= " not in "\n" + body:
             # a part without a level-1 heading of its own still gets its title (and bookmark)
             body = f"#heading(level: 1, {_string(doc.title)})\n\n{body}"
         parts.append(f"#pagebreak(weak: true)\n\n{body}")
-    source = (
+    typst_source = (
         '#import "scorecard.typ": *\n'
         f"#show: scorecard.with({template_args(site, title, True)})\n"
         f"{PACK_PREAMBLE}\n" + "\n\n".join(parts)
     )
-    return source, files
+    return typst_source, files
 
 
 def _string(text: str) -> str:

@@ -41,7 +41,9 @@ def output_href(href: str) -> str:
     gets ``index.html``; external URLs and anchors are left alone."""
     if not href or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href) or href.startswith(("#", "//")):
         return href
-    path, rest = re.match(r"^([^#?]*)(.*)$", href, re.DOTALL).groups()
+    parts = re.match(r"^([^#?]*)(.*)$", href, re.DOTALL)
+    assert parts is not None  # the pattern matches every string
+    path, rest = parts.groups()
     if path.endswith("/"):
         path += "index.html"
     else:

@@ -37,13 +37,13 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
+from ..progress import ProgressCallback
 from . import Page, RenderError, relative_source
 
 OUTPUT_DIR = "_site"
@@ -105,7 +105,8 @@ def plan(
         rel = PurePosixPath(relative_source(page, source_dir).as_posix())
         sources[rel] = Path(source_dir) / rel
         groups.setdefault(formats, []).append(rel)
-    project_formats = project_config.get("format") if isinstance(project_config.get("format"), dict) else {}
+    formats_setting = project_config.get("format")
+    project_formats = formats_setting if isinstance(formats_setting, dict) else {}
     jobs = []
     for formats, rels in groups.items():
         config = copy.deepcopy(project_config)
@@ -181,7 +182,7 @@ class QuartoRenderer:
         source_dir: Path,
         pages: list[Page],
         output_dir: Path,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> list[Path]:
         try:
             config = yaml.safe_load(Path(project_file).read_text(encoding="utf-8")) or {}
