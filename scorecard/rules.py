@@ -9,8 +9,8 @@ survey window) is bound as a parameter, never pasted into the SQL.
 
 Names a rule sees: each contract column `c` parsed (`c`, in the contract's type) and as read
 (`raw_c`, the untouched text shown as the offending value), `_row` (the data row, from 1),
-`_copy` (the row's number among the rows sharing the table's unique key, in file order), the
-columns its lookups bring, and the table's derived columns.
+`_repeat` (true on a row whose unique key an earlier row of the file has), the columns its
+lookups bring, and the table's derived columns.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Check:
     table: str
     rules: list[Rule]  # per row, in order: the first one broken is the row's reason
     record: str  # SQL: the record id shown beside a set-aside row
-    unique: tuple[str, ...] = ()  # typed columns forming the key that `_copy` counts rows of
+    unique: tuple[str, ...] = ()  # typed columns forming a key: `_repeat` marks its later rows
     later: list[list[Rule]] = field(default_factory=list)  # stages over the rows valid so far (windows)
     parsed: dict[str, str] = field(default_factory=dict)  # a column's parsing beyond its type
     derived: list[tuple[str, str]] = field(default_factory=list)  # (name, SQL), each seeing the previous
@@ -140,18 +140,21 @@ def check_sql(check: Check) -> str:
     sql = f"SELECT rowid + 1 AS _row, {raw}, {typed} FROM raw_{check.table}"
     for name, expr in check.derived:
         sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
+    joins, looked = [], []
+    for n, lk in enumerate(check.lookups):
+        joins.append(f"LEFT JOIN {lk.table} AS _l{n} ON _l{n}.{lk.key} = _p.{lk.by}")
+        looked += [f"_l{n}.{col} AS {name}" for col, name in lk.columns.items()]
     if check.unique:
-        sql = (
-            f"SELECT *, row_number() OVER (PARTITION BY {', '.join(check.unique)} ORDER BY _row) AS _copy FROM ({sql})"
+        # the first row of each repeated key, from the key alone: no window carries the whole rows
+        keys = {c.name: parse(c, c.name) for c in contract if c.name in check.unique}
+        keys = ", ".join(f"{check.parsed.get(name) or expr} AS {name}" for name, expr in keys.items())
+        joins.append(
+            f"LEFT JOIN (SELECT {keys}, min(rowid) + 1 AS _first FROM raw_{check.table} GROUP BY ALL "
+            "HAVING count(*) > 1) AS _k ON " + " AND ".join(f"_k.{k} IS NOT DISTINCT FROM _p.{k}" for k in check.unique)
         )
-    if check.lookups:
-        joins = "".join(
-            f" LEFT JOIN {lk.table} AS _l{n} ON _l{n}.{lk.key} = _p.{lk.by}" for n, lk in enumerate(check.lookups)
-        )
-        looked = ", ".join(
-            f"_l{n}.{col} AS {name}" for n, lk in enumerate(check.lookups) for col, name in lk.columns.items()
-        )
-        sql = f"SELECT _p.*, {looked} FROM ({sql}) AS _p{joins}"
+        looked.append("coalesce(_p._row > _k._first, false) AS _repeat")
+    if joins:
+        sql = f"SELECT _p.*, {', '.join(looked)} FROM ({sql}) AS _p {' '.join(joins)}"
     sql = f"SELECT *, CASE {_numbered(check.rules, 1)} END AS _rule FROM ({sql})"
     first = len(check.rules) + 1
     for stage in check.later:
@@ -161,12 +164,15 @@ def check_sql(check: Check) -> str:
     values = " ".join(f"WHEN {n} THEN CAST({r.value} AS VARCHAR)" for n, r in enumerate(check.all_rules, 1))
     columns = check.columns or clean_columns(check.table)
     # a set-aside row's clean columns are never read: cast only valid rows (an out-of-range score would fail)
-    cleaned = ", ".join(f"CASE WHEN _rule IS NULL THEN {expr} END AS {name}" for name, expr in columns.items())
+    cleaned = ", ".join(
+        f"{expr} AS {name}" if expr == name else f"CASE WHEN _rule IS NULL THEN {expr} END AS {name}"
+        for name, expr in columns.items()
+    )
     return f"""
         CREATE OR REPLACE TABLE {check.table} AS
         SELECT {cleaned}, _row, _rule,
                CASE WHEN _rule IS NOT NULL THEN CAST({check.record} AS VARCHAR) END AS _record,
-               CASE _rule {values} END AS _value
+               CASE WHEN _rule IS NOT NULL THEN CASE _rule {values} END END AS _value
         FROM ({sql}) ORDER BY _row"""
 
 

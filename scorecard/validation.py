@@ -6,8 +6,8 @@ meaningless (no unit tree, a broken tree) raises InputError instead, before anyt
 
 Each record table's rules are data (a Check); scorecard/rules.py parses the columns by their
 contract types and applies the rules in one pass. In a rule, `c` is column c parsed, `raw_c` the
-text as read (what the quarantine shows), `_copy` the row's number among the rows sharing the
-table's unique key.
+text as read (what the quarantine shows), `_repeat` true on a row whose unique key an
+earlier row has.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _masked(expr: str) -> str:
 def validate_interactions(con: duckdb.DuckDBPyConnection) -> None:
     rules = [
         Rule("interaction_id IS NULL", "missing interaction_id"),
-        Rule("_copy > 1", "duplicate interaction_id", "interaction_id"),
+        Rule("_repeat", "duplicate interaction_id", "interaction_id"),
         Rule("created_at IS NULL", "invalid created_at", "raw_created_at"),
         Rule("unit_id IS NULL", "missing unit_id"),
         Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
@@ -171,7 +171,7 @@ def validate_survey_responses(con: duckdb.DuckDBPyConnection, survey_window_days
     scale = "list_position($surveys::VARCHAR[], survey)"
     rules = [
         Rule("response_id IS NULL", "missing response_id"),
-        Rule("_copy > 1", "duplicate response_id", "response_id"),
+        Rule("_repeat", "duplicate response_id", "response_id"),
         Rule(
             "survey IS NULL OR NOT list_contains($surveys::VARCHAR[], survey)",
             "unknown survey (expected csat, nps or ces)",
@@ -237,7 +237,7 @@ def validate_survey_responses(con: duckdb.DuckDBPyConnection, survey_window_days
 def validate_employee_pulse(con: duckdb.DuckDBPyConnection) -> None:
     rules = [
         Rule("response_id IS NULL", "missing response_id"),
-        Rule("_copy > 1", "duplicate response_id", "response_id"),
+        Rule("_repeat", "duplicate response_id", "response_id"),
         Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
         Rule("responded_at IS NULL", "invalid responded_at", "raw_responded_at"),
         Rule("score IS NULL", "invalid score", "raw_score"),
@@ -249,7 +249,7 @@ def validate_employee_pulse(con: duckdb.DuckDBPyConnection) -> None:
 def validate_qa_reviews(con: duckdb.DuckDBPyConnection) -> None:
     rules = [
         Rule("review_id IS NULL", "missing review_id"),
-        Rule("_copy > 1", "duplicate review_id", "review_id"),
+        Rule("_repeat", "duplicate review_id", "review_id"),
         Rule("known_interaction IS NULL", "unknown interaction_id", "raw_interaction_id"),
         Rule("reviewed_at IS NULL", "invalid reviewed_at", "raw_reviewed_at"),
         Rule("score IS NULL", "invalid score", "raw_score"),
@@ -279,7 +279,7 @@ def validate_costs(con: duckdb.DuckDBPyConnection) -> None:
     rules = [
         Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
         Rule(_bad_period("period"), "invalid period (expected YYYY-MM)", "raw_period"),
-        Rule("_copy > 1", "duplicate unit_id and period", "raw_unit_id || ' ' || period"),
+        Rule("_repeat", "duplicate unit_id and period", "raw_unit_id || ' ' || period"),
         Rule("support_cost IS NULL", "invalid support_cost", "raw_support_cost"),
         Rule("support_cost < 0", "negative support_cost", "raw_support_cost"),
     ]
@@ -290,7 +290,7 @@ def validate_costs(con: duckdb.DuckDBPyConnection) -> None:
 def validate_customers(con: duckdb.DuckDBPyConnection) -> None:
     rules = [
         Rule("customer_id IS NULL", "missing customer_id"),
-        Rule("_copy > 1", "duplicate customer_id", "customer_id"),
+        Rule("_repeat", "duplicate customer_id", "customer_id"),
         Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
         Rule("active_from IS NULL", "invalid active_from", "raw_active_from"),
         Rule(bad("churned_at"), "invalid churned_at", "raw_churned_at"),
@@ -303,7 +303,7 @@ def validate_sla_policies(con: duckdb.DuckDBPyConnection) -> None:
     policy = "channel || ' ' || coalesce(priority, '(any)')"
     rules = [
         Rule("channel IS NULL", "missing channel"),
-        Rule("_copy > 1", "duplicate channel and priority", policy),
+        Rule("_repeat", "duplicate channel and priority", policy),
         Rule(
             "first_response_minutes IS NULL OR first_response_minutes <= 0",
             "first_response_minutes is not a positive number",
