@@ -128,6 +128,10 @@ def clean_columns(table: str, **overrides: str) -> dict[str, str]:
     return {c.name: overrides.get(c.name, clean(c)) for c in TABLES[table].columns}
 
 
+def _typed(check: Check, column: Column) -> str:
+    return check.parsed.get(column.name) or parse(column, column.name)
+
+
 def _numbered(rules: list[Rule], first: int) -> str:
     return " ".join(f"WHEN {r.when} THEN {first + i}" for i, r in enumerate(rules))
 
@@ -136,7 +140,7 @@ def check_sql(check: Check) -> str:
     """One statement: parse, look up, apply every rule once, keep the reason's number and value."""
     contract = TABLES[check.table].columns
     raw = ", ".join(f"{c.name} AS raw_{c.name}" for c in contract)
-    typed = ", ".join(f"{check.parsed.get(c.name) or parse(c, c.name)} AS {c.name}" for c in contract)
+    typed = ", ".join(f"{_typed(check, c)} AS {c.name}" for c in contract)
     sql = f"SELECT rowid + 1 AS _row, {raw}, {typed} FROM raw_{check.table}"
     for name, expr in check.derived:
         sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
@@ -146,8 +150,7 @@ def check_sql(check: Check) -> str:
         looked += [f"_l{n}.{col} AS {name}" for col, name in lk.columns.items()]
     if check.unique:
         # the first row of each repeated key, from the key alone: no window carries the whole rows
-        keys = {c.name: parse(c, c.name) for c in contract if c.name in check.unique}
-        keys = ", ".join(f"{check.parsed.get(name) or expr} AS {name}" for name, expr in keys.items())
+        keys = ", ".join(f"{_typed(check, c)} AS {c.name}" for c in contract if c.name in check.unique)
         joins.append(
             f"LEFT JOIN (SELECT {keys}, min(rowid) + 1 AS _first FROM raw_{check.table} GROUP BY ALL "
             "HAVING count(*) > 1) AS _k ON " + " AND ".join(f"_k.{k} IS NOT DISTINCT FROM _p.{k}" for k in check.unique)
