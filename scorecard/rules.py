@@ -180,7 +180,10 @@ def check_sql(check: Check) -> str:
 
 
 def run(con: duckdb.DuckDBPyConnection, check: Check) -> None:
-    """raw_<table> → <table> with the valid rows in file order, the others into the quarantine."""
+    """raw_<table> → <table> with the valid rows in file order, the others into the quarantine.
+
+    The statement writes <table> once, with the verdict columns; the set-aside rows (few) are copied
+    to the quarantine and deleted, and the verdict columns dropped: no second copy of the table."""
     con.execute(check_sql(check), check.params)
     con.execute(
         f"""INSERT INTO quarantine SELECT $table, _row, _record, ($reasons::VARCHAR[])[_rule], _value
