@@ -1,6 +1,6 @@
 """The input data contract (docs/data-contract.md) as data: tables, their columns and types.
 
-Loading uses it to find and rename columns; validation uses the types to parse them.
+Loading uses it to find and rename columns; validation parses every column by its type (scorecard/rules.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ class Column:
     name: str
     type: ColumnType = "text"
     required: bool = True
+    lowercase: bool = False  # a code compared case-insensitively: parsed and kept in lower case
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ TABLES: dict[str, Table] = {
             C("interaction_id"),
             C("created_at", "timestamp"),
             C("unit_id"),
-            C("channel"),
-            C("priority", required=False),
+            C("channel", lowercase=True),
+            C("priority", required=False, lowercase=True),
             C("customer_id", required=False),
-            C("customer_segment", required=False),
+            C("customer_segment", required=False, lowercase=True),
             C("agent_id", required=False),
             C("first_response_at", "timestamp"),
             C("resolved_at", "timestamp"),
@@ -58,7 +59,7 @@ TABLES: dict[str, Table] = {
         _t(
             "survey_responses",
             C("response_id"),
-            C("survey"),
+            C("survey", lowercase=True),
             C("score", "integer"),
             C("responded_at", "timestamp"),
             C("interaction_id", required=False),
@@ -81,17 +82,22 @@ TABLES: dict[str, Table] = {
             "customers",
             C("customer_id"),
             C("unit_id"),
-            C("segment", required=False),
+            C("segment", required=False, lowercase=True),
             C("active_from", "date"),
             C("churned_at", "date", required=False),
         ),
-        _t("sla_policies", C("channel"), C("priority", required=False), C("first_response_minutes", "number")),
+        _t(
+            "sla_policies",
+            C("channel", lowercase=True),
+            C("priority", required=False, lowercase=True),
+            C("first_response_minutes", "number"),
+        ),
         _t(
             "benchmarks",
-            C("kpi_id"),
+            C("kpi_id", lowercase=True),
             C("source"),
             C("year", "integer"),
-            C("segment", required=False),
+            C("segment", required=False, lowercase=True),
             C("p25", "number", required=False),
             C("median", "number"),
             C("p75", "number", required=False),
@@ -102,7 +108,7 @@ TABLES: dict[str, Table] = {
             "commentary",
             C("period", "period"),
             C("unit_id"),
-            C("kpi_id", required=False),
+            C("kpi_id", required=False, lowercase=True),
             C("author"),
             C("analysis"),
             C("action", required=False),
@@ -113,7 +119,7 @@ TABLES: dict[str, Table] = {
             "initiatives",
             C("initiative_id"),
             C("name"),
-            C("kpi_id"),
+            C("kpi_id", lowercase=True),
             C("unit_id"),
             C("start", "period"),
             C("owner", required=False),

@@ -3,17 +3,21 @@
 A row that breaks the contract is set aside with one reason (the first rule it breaks, in the
 order listed below) and the offending value; it never stops the run. What makes the whole run
 meaningless (no unit tree, a broken tree) raises InputError instead, before anything is written.
+
+Each record table's rules are data (a Check); scorecard/rules.py parses the columns by their
+contract types and applies the rules in one pass. In a rule, `c` is column c parsed, `raw_c` the
+text as read (what the quarantine shows), `_repeat` true on a row whose unique key an
+earlier row has.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import duckdb
 
 from .contract import ACTION_STATUSES, DEFAULT_WINDOW_MONTHS, SURVEY_RANGES
 from .errors import InputError
 from .needs import absent_columns
+from .rules import Check, Lookup, Rule, bad, clean_columns, later_copy, run, text
 
 QUARANTINE_DDL = """
 CREATE OR REPLACE TABLE quarantine (
@@ -25,66 +29,6 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]
 PHONE_PATTERN = r"\+?\(?[0-9][0-9 ()./\-]{6,}[0-9]"
 
 
-def _text(col: str) -> str:
-    return f"nullif(trim({col}), '')"
-
-
-def _ts(col: str) -> str:
-    """ISO 8601 with an offset is converted to the session (reporting) time zone; without, kept as is.
-
-    Only text starting with a YYYY-MM-DD date is cast: DuckDB also accepts 'infinity' and 'epoch',
-    which are not ISO 8601 and would stretch the periods to the year 9999."""
-    return (
-        f"CASE WHEN regexp_matches({_text(col)}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-        f"THEN try_cast({_text(col)} AS TIMESTAMPTZ)::TIMESTAMP END"
-    )
-
-
-def _num(col: str) -> str:
-    return f"try_cast({_text(col)} AS DOUBLE)"
-
-
-def _bool(col: str) -> str:
-    return (
-        f"CASE lower(trim({col})) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'yes' THEN true "
-        f"WHEN 'false' THEN false WHEN '0' THEN false WHEN 'no' THEN false END"
-    )
-
-
-def _bad(col: str, parsed: str) -> str:
-    """Present in the file but not parseable."""
-    return f"({_text(col)} IS NOT NULL AND {parsed} IS NULL)"
-
-
-def _not_integer(expr: str) -> str:
-    return f"({expr} IS NULL OR {expr} <> floor({expr}))"
-
-
-@dataclass(frozen=True)
-class Rule:
-    when: str  # SQL condition over the parsed row: true means the row breaks the rule
-    reason: str  # stable wording: counted per table and reason, shown on the data-quality page
-    value: str  # SQL for the offending value shown beside the reason
-
-
-def _reason_columns(rules: list[Rule]) -> str:
-    reason = " ".join(f"WHEN {r.when} THEN '{r.reason}'" for r in rules)
-    value = " ".join(f"WHEN {r.when} THEN CAST({r.value} AS VARCHAR)" for r in rules)
-    return f"CASE {reason} END AS _reason, CASE {value} END AS _value"
-
-
-def _split(con: duckdb.DuckDBPyConnection, table: str, id_expr: str, columns: str) -> None:
-    """checked_<table> → quarantine rows with a reason, <table> with the rest."""
-    con.execute(
-        f"INSERT INTO quarantine SELECT '{table}', _row, {id_expr}, _reason, _value "
-        f"FROM checked_{table} WHERE _reason IS NOT NULL"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM checked_{table} WHERE _reason IS NULL ORDER BY _row"
-    )
-    con.execute(f"DROP TABLE checked_{table}")
-
-
 # --- org_units: problems here are fatal ---------------------------------------------------------
 
 
@@ -92,9 +36,9 @@ def validate_org_units(con: duckdb.DuckDBPyConnection, file: str) -> None:
     """Check the unit tree and build org_units (with depth, leaf flag, sort path) and unit_tree."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _units AS
-        SELECT rowid + 1 AS _row, {_text("unit_id")} AS unit_id,
-               coalesce({_text("unit_name")}, {_text("unit_id")}) AS unit_name,
-               {_text("parent_id")} AS parent_id
+        SELECT rowid + 1 AS _row, {text("unit_id")} AS unit_id,
+               coalesce({text("unit_name")}, {text("unit_id")}) AS unit_name,
+               {text("parent_id")} AS parent_id
         FROM raw_org_units""")
 
     def first(sql: str):
@@ -160,487 +104,340 @@ def validate_org_units(con: duckdb.DuckDBPyConnection, file: str) -> None:
 # --- the record tables --------------------------------------------------------------------------
 
 
-def _unknown_unit(alias: str = "u") -> str:
-    return f"{alias}.unit_id IS NULL"
+def _units() -> Lookup:
+    return Lookup("org_units", "unit_id", "unit_id", {"unit_id": "known_unit"})
 
 
-def validate_interactions(con: duckdb.DuckDBPyConnection) -> None:
-    # a contact count the export does not have is not a fault of each resolved row
-    exported = ("interactions", "contacts_to_resolve") not in absent_columns(con)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE parsed_interactions AS
-        SELECT rowid + 1 AS _row, *,
-               {_text("interaction_id")} AS id,
-               {_ts("created_at")} AS t_created,
-               {_ts("first_response_at")} AS t_first,
-               {_ts("resolved_at")} AS t_resolved,
-               {_num("contacts_to_resolve")} AS n_contacts,
-               {_bool("reopened")} AS b_reopened,
-               {_num("handle_time_s")} AS n_handle,
-               row_number() OVER (PARTITION BY {_text("interaction_id")} ORDER BY rowid) AS _dup
-        FROM raw_interactions""")
-    rules = [
-        Rule("id IS NULL", "missing interaction_id", "''"),
-        Rule("_dup > 1", "duplicate interaction_id", "id"),
-        Rule("t_created IS NULL", "invalid created_at", "p.created_at"),
-        Rule(f"{_text('p.unit_id')} IS NULL", "missing unit_id", "''"),
-        Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
-        Rule(_bad("first_response_at", "t_first"), "invalid first_response_at", "first_response_at"),
-        Rule(_bad("resolved_at", "t_resolved"), "invalid resolved_at", "resolved_at"),
-        Rule("t_first < t_created", "answered before created", "first_response_at"),
-        Rule("t_resolved < t_created", "resolved before created", "resolved_at"),
-        Rule(
-            f"{_bad('contacts_to_resolve', 'n_contacts')} OR n_contacts < 1 OR n_contacts <> floor(n_contacts)",
-            "contacts_to_resolve is not an integer ≥ 1",
-            "contacts_to_resolve",
-        ),
-        Rule(
-            f"t_resolved IS NOT NULL AND n_contacts IS NULL AND {exported}",
-            "resolved without contacts_to_resolve",
-            "''",
-        ),
-        Rule(_bad("reopened", "b_reopened"), "invalid reopened (expected true/false, 1/0, yes/no)", "reopened"),
-        Rule(_bad("handle_time_s", "n_handle"), "invalid handle_time_s", "handle_time_s"),
-        Rule("n_handle < 0", "negative handle_time_s", "handle_time_s"),
-    ]
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_interactions AS
-        SELECT p.*, {_reason_columns(rules)}
-        FROM parsed_interactions p LEFT JOIN org_units u ON u.unit_id = {_text("p.unit_id")}""")
-    con.execute("DROP TABLE parsed_interactions")
-    _split(
-        con,
-        "interactions",
-        "id",
-        f"""
-        id AS interaction_id, t_created AS created_at, {_text("unit_id")} AS unit_id,
-        coalesce(lower({_text("channel")}), 'unknown') AS channel,
-        lower({_text("priority")}) AS priority, {_text("customer_id")} AS customer_id,
-        lower({_text("customer_segment")}) AS customer_segment, {_text("agent_id")} AS agent_id,
-        t_first AS first_response_at, t_resolved AS resolved_at,
-        CAST(n_contacts AS INTEGER) AS contacts_to_resolve, b_reopened AS reopened,
-        n_handle AS handle_time_s""",
-    )
+UNKNOWN_UNIT = "known_unit IS NULL"
 
 
-def validate_survey_responses(con: duckdb.DuckDBPyConnection, survey_window_days: int) -> None:
-    ranges = " ".join(f"WHEN '{s}' THEN {lo}" for s, (lo, _) in SURVEY_RANGES.items())
-    highs = " ".join(f"WHEN '{s}' THEN {hi}" for s, (_, hi) in SURVEY_RANGES.items())
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE parsed_survey_responses AS
-        SELECT rowid + 1 AS _row, *,
-               {_text("response_id")} AS id, lower({_text("survey")}) AS s_survey,
-               {_ts("responded_at")} AS t_responded, {_num("score")} AS n_score,
-               {_text("interaction_id")} AS s_interaction,
-               row_number() OVER (PARTITION BY {_text("response_id")} ORDER BY rowid) AS _dup
-        FROM raw_survey_responses""")
-    rules = [
-        Rule("id IS NULL", "missing response_id", "''"),
-        Rule("_dup > 1", "duplicate response_id", "id"),
-        Rule(
-            "s_survey IS NULL OR s_survey NOT IN ('csat', 'nps', 'ces')",
-            "unknown survey (expected csat, nps or ces)",
-            "p.survey",
-        ),
-        Rule("t_responded IS NULL", "invalid responded_at", "responded_at"),
-        Rule("n_score IS NULL", "invalid score", "score"),
-        Rule(
-            f"n_score <> floor(n_score) OR n_score < CASE s_survey {ranges} END OR n_score > CASE s_survey {highs} END",
-            "score out of range",
-            "score",
-        ),
-        Rule("s_interaction IS NOT NULL AND i.interaction_id IS NULL", "unknown interaction_id", "s_interaction"),
-        Rule(f"s_interaction IS NULL AND {_text('p.unit_id')} IS NULL", "missing unit_id and interaction_id", "''"),
-        Rule(f"s_interaction IS NULL AND {_unknown_unit()}", "unknown unit_id", "p.unit_id"),
-        Rule("t_responded < i.created_at", "responded before the interaction was created", "responded_at"),
-        Rule(
-            f"t_responded > i.resolved_at + INTERVAL {int(survey_window_days)} DAY",
-            f"responded more than {int(survey_window_days)} days after resolution",
-            "responded_at",
-        ),
-    ]
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_a AS
-        SELECT p.*, i.unit_id AS interaction_unit, {_reason_columns(rules)}
-        FROM parsed_survey_responses p
-        LEFT JOIN interactions i ON i.interaction_id = p.s_interaction
-        LEFT JOIN org_units u ON u.unit_id = {_text("p.unit_id")}""")
-    con.execute("DROP TABLE parsed_survey_responses")
-    # Of the valid responses for one (interaction, survey), only the earliest counts.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE checked_survey_responses AS
-        SELECT * REPLACE (
-            CASE WHEN _reason IS NULL AND s_interaction IS NOT NULL AND row_number() OVER (
-                     PARTITION BY s_interaction, s_survey, _reason IS NULL ORDER BY t_responded, _row) > 1
-                 THEN 'duplicate response for the interaction' ELSE _reason END AS _reason,
-            CASE WHEN _reason IS NULL AND s_interaction IS NOT NULL AND row_number() OVER (
-                     PARTITION BY s_interaction, s_survey, _reason IS NULL ORDER BY t_responded, _row) > 1
-                 THEN s_interaction ELSE _value END AS _value)
-        FROM checked_a""")
-    con.execute("DROP TABLE checked_a")
-    _split(
-        con,
-        "survey_responses",
-        "id",
-        f"""
-        id AS response_id, s_survey AS survey, CAST(n_score AS INTEGER) AS score, t_responded AS responded_at,
-        s_interaction AS interaction_id, coalesce(interaction_unit, {_text("unit_id")}) AS unit_id,
-        {_text("customer_id")} AS customer_id,
-        regexp_replace(regexp_replace({_text("comment")}, '{EMAIL_PATTERN}', '[email]', 'g'),
-                       '{PHONE_PATTERN}', '[phone]', 'g') AS comment""",
-    )
+def _not_integer(column: str) -> str:
+    return f"({column} IS NULL OR {column} <> floor({column}))"
 
 
-def validate_employee_pulse(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_employee_pulse AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("response_id")} AS id, {_ts("responded_at")} AS t_responded,
-                   {_num("score")} AS n_score,
-                   row_number() OVER (PARTITION BY {_text("response_id")} ORDER BY rowid) AS _dup
-            FROM raw_employee_pulse)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule("id IS NULL", "missing response_id", "''"),
-                Rule("_dup > 1", "duplicate response_id", "id"),
-                Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
-                Rule("t_responded IS NULL", "invalid responded_at", "responded_at"),
-                Rule("n_score IS NULL", "invalid score", "score"),
-                Rule(f"{_not_integer('n_score')} OR n_score < 0 OR n_score > 10", "score out of range", "score"),
-            ]
-        )
-    }
-        FROM p LEFT JOIN org_units u ON u.unit_id = {_text("p.unit_id")}""")
-    _split(
-        con,
-        "employee_pulse",
-        "id",
-        f"""
-        id AS response_id, {_text("unit_id")} AS unit_id, t_responded AS responded_at, CAST(n_score AS INTEGER) AS score""",
-    )
-
-
-def validate_qa_reviews(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_qa_reviews AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("review_id")} AS id, {_ts("reviewed_at")} AS t_reviewed,
-                   {_num("score")} AS n_score, {_bool("critical_fail")} AS b_fail,
-                   row_number() OVER (PARTITION BY {_text("review_id")} ORDER BY rowid) AS _dup
-            FROM raw_qa_reviews)
-        SELECT p.*, i.unit_id AS interaction_unit, {
-        _reason_columns(
-            [
-                Rule("id IS NULL", "missing review_id", "''"),
-                Rule("_dup > 1", "duplicate review_id", "id"),
-                Rule("i.interaction_id IS NULL", "unknown interaction_id", "p.interaction_id"),
-                Rule("t_reviewed IS NULL", "invalid reviewed_at", "reviewed_at"),
-                Rule("n_score IS NULL", "invalid score", "score"),
-                Rule("n_score < 0 OR n_score > 100", "score out of range", "score"),
-                Rule(
-                    _bad("critical_fail", "b_fail"),
-                    "invalid critical_fail (expected true/false, 1/0, yes/no)",
-                    "critical_fail",
-                ),
-            ]
-        )
-    }
-        FROM p LEFT JOIN interactions i ON i.interaction_id = {_text("p.interaction_id")}""")
-    _split(
-        con,
-        "qa_reviews",
-        "id",
-        f"""
-        id AS review_id, {_text("interaction_id")} AS interaction_id, interaction_unit AS unit_id,
-        {_text("reviewer_id")} AS reviewer_id, t_reviewed AS reviewed_at, n_score AS score,
-        coalesce(b_fail, false) AS critical_fail""",
-    )
-
-
-def validate_costs(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_costs AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("period")} AS s_period, {_num("support_cost")} AS n_cost,
-                   row_number() OVER (PARTITION BY {_text("unit_id")}, {_text("period")} ORDER BY rowid) AS _dup
-            FROM raw_costs)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
-                Rule(
-                    "NOT regexp_full_match(coalesce(s_period, ''), '[0-9]{4}-(0[1-9]|1[0-2])')",
-                    "invalid period (expected YYYY-MM)",
-                    "period",
-                ),
-                Rule("_dup > 1", "duplicate unit_id and period", "p.unit_id || ' ' || s_period"),
-                Rule("n_cost IS NULL", "invalid support_cost", "support_cost"),
-                Rule("n_cost < 0", "negative support_cost", "support_cost"),
-            ]
-        )
-    }
-        FROM p LEFT JOIN org_units u ON u.unit_id = {_text("p.unit_id")}""")
-    _split(
-        con,
-        "costs",
-        f"{_text('unit_id')} || ' ' || coalesce(s_period, '')",
-        f"{_text('unit_id')} AS unit_id, s_period AS period, n_cost AS support_cost",
-    )
-
-
-def validate_customers(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_customers AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("customer_id")} AS id,
-                   {_ts("active_from")}::DATE AS d_from, {_ts("churned_at")}::DATE AS d_churn,
-                   row_number() OVER (PARTITION BY {_text("customer_id")} ORDER BY rowid) AS _dup
-            FROM raw_customers)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule("id IS NULL", "missing customer_id", "''"),
-                Rule("_dup > 1", "duplicate customer_id", "id"),
-                Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
-                Rule("d_from IS NULL", "invalid active_from", "active_from"),
-                Rule(_bad("churned_at", "d_churn"), "invalid churned_at", "churned_at"),
-                Rule("d_churn < d_from", "churned before active", "churned_at"),
-            ]
-        )
-    }
-        FROM p LEFT JOIN org_units u ON u.unit_id = {_text("p.unit_id")}""")
-    _split(
-        con,
-        "customers",
-        "id",
-        f"""
-        id AS customer_id, {_text("unit_id")} AS unit_id, lower({_text("segment")}) AS segment,
-        d_from AS active_from, d_churn AS churned_at""",
-    )
-
-
-def validate_sla_policies(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_sla_policies AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, lower({_text("channel")}) AS s_channel,
-                   lower({_text("priority")}) AS s_priority, {_num("first_response_minutes")} AS n_minutes,
-                   row_number() OVER (PARTITION BY lower({_text("channel")}), lower({_text("priority")})
-                                      ORDER BY rowid) AS _dup
-            FROM raw_sla_policies)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule("s_channel IS NULL", "missing channel", "''"),
-                Rule("_dup > 1", "duplicate channel and priority", "s_channel || ' ' || coalesce(s_priority, '(any)')"),
-                Rule(
-                    "n_minutes IS NULL OR n_minutes <= 0",
-                    "first_response_minutes is not a positive number",
-                    "first_response_minutes",
-                ),
-            ]
-        )
-    }
-        FROM p""")
-    _split(
-        con,
-        "sla_policies",
-        "s_channel || ' ' || coalesce(s_priority, '(any)')",
-        "s_channel AS channel, s_priority AS priority, n_minutes AS first_response_minutes",
-    )
-
-
-def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
-    """Quartiles are percentiles of the values, so p25 ≤ median ≤ p75 whichever way is better (for a
-    lower-is-better KPI the better quartile is p25). One row per (kpi_id, source, year, segment)."""
-    known = ", ".join(f"'{k}'" for k in kpi_ids)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_a AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, lower({_text("kpi_id")}) AS s_kpi, {_num("year")} AS n_year,
-                   {_num("p25")} AS n_p25, {_num("median")} AS n_median, {_num("p75")} AS n_p75,
-                   lower({_text("segment")}) AS s_segment
-            FROM raw_benchmarks)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule(f"s_kpi IS NULL OR s_kpi NOT IN ({known})", "unknown kpi_id", "p.kpi_id"),
-                Rule(f"{_text('source')} IS NULL", "missing source", "''"),
-                Rule(f"{_not_integer('n_year')}", "invalid year", "year"),
-                Rule("n_median IS NULL", "invalid median", "median"),
-                Rule(
-                    f"{_bad('p25', 'n_p25')} OR {_bad('p75', 'n_p75')}",
-                    "invalid quartile",
-                    "coalesce(p25, '') || ' ' || coalesce(p75, '')",
-                ),
-                Rule(
-                    "n_p25 > n_median OR n_median > n_p75",
-                    "quartiles out of order (expected p25 ≤ median ≤ p75)",
-                    "coalesce(p25, '') || ' ' || median || ' ' || coalesce(p75, '')",
-                ),
-            ]
-        )
-    }
-        FROM p""")
-    # Of the otherwise valid rows for one (kpi_id, source, year, segment), the first counts.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_benchmarks AS
-        SELECT * REPLACE (
-            CASE WHEN _reason IS NULL AND row_number() OVER (
-                     PARTITION BY s_kpi, {_text("source")}, n_year, s_segment, _reason IS NULL ORDER BY _row) > 1
-                 THEN 'duplicate kpi_id, source, year and segment' ELSE _reason END AS _reason,
-            CASE WHEN _reason IS NULL AND row_number() OVER (
-                     PARTITION BY s_kpi, {_text("source")}, n_year, s_segment, _reason IS NULL ORDER BY _row) > 1
-                 THEN concat_ws(' ', s_kpi, {_text("source")}, CAST(n_year AS INTEGER), s_segment) ELSE _value END AS _value)
-        FROM checked_a""")
-    con.execute("DROP TABLE checked_a")
-    _split(
-        con,
-        "benchmarks",
-        "s_kpi",
-        f"""
-        s_kpi AS kpi_id, {_text("source")} AS source, CAST(n_year AS INTEGER) AS year,
-        s_segment AS segment, n_p25 AS p25, n_median AS median, n_p75 AS p75,
-        {_text("url")} AS url, {_text("note")} AS note""",
-    )
-
-
-# --- what people write: owners' commentary and initiatives -------------------------------------
+def _bad_period(column: str) -> str:
+    return f"NOT regexp_full_match(coalesce({column}, ''), '[0-9]{{4}}-(0[1-9]|1[0-2])')"
 
 
 def _masked(expr: str) -> str:
-    """Free text with its e-mail addresses and phone numbers masked, as customer comments are."""
+    """Free text with its e-mail addresses and phone numbers masked: nothing downstream sees them."""
     return (
         f"regexp_replace(regexp_replace({expr}, '{EMAIL_PATTERN}', '[email]', 'g'), '{PHONE_PATTERN}', '[phone]', 'g')"
     )
 
 
-def _bad_period(expr: str) -> str:
-    return f"NOT regexp_full_match(coalesce({expr}, ''), '[0-9]{{4}}-(0[1-9]|1[0-2])')"
+def validate_interactions(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        Rule("interaction_id IS NULL", "missing interaction_id"),
+        Rule("_repeat", "duplicate interaction_id", "interaction_id"),
+        Rule("created_at IS NULL", "invalid created_at", "raw_created_at"),
+        Rule("unit_id IS NULL", "missing unit_id"),
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule(bad("first_response_at"), "invalid first_response_at", "raw_first_response_at"),
+        Rule(bad("resolved_at"), "invalid resolved_at", "raw_resolved_at"),
+        Rule("first_response_at < created_at", "answered before created", "raw_first_response_at"),
+        Rule("resolved_at < created_at", "resolved before created", "raw_resolved_at"),
+        Rule(
+            f"{bad('contacts_to_resolve')} OR contacts_to_resolve < 1 "
+            "OR contacts_to_resolve <> floor(contacts_to_resolve)",
+            "contacts_to_resolve is not an integer ≥ 1",
+            "raw_contacts_to_resolve",
+        ),
+        # a contact count the export does not have is not a fault of each resolved row
+        Rule(
+            "resolved_at IS NOT NULL AND contacts_to_resolve IS NULL AND $contacts_exported",
+            "resolved without contacts_to_resolve",
+        ),
+        Rule(bad("reopened"), "invalid reopened (expected true/false, 1/0, yes/no)", "raw_reopened"),
+        Rule(bad("handle_time_s"), "invalid handle_time_s", "raw_handle_time_s"),
+        Rule("handle_time_s < 0", "negative handle_time_s", "raw_handle_time_s"),
+    ]
+    exported = ("interactions", "contacts_to_resolve") not in absent_columns(con)
+    run(
+        con,
+        Check(
+            "interactions",
+            rules,
+            record="interaction_id",
+            unique=("interaction_id",),
+            lookups=[_units()],
+            columns=clean_columns("interactions", channel="coalesce(channel, 'unknown')"),
+            params={"contacts_exported": exported},
+        ),
+    )
 
 
-def _first_valid_duplicate(table: str, keys: str, reason: str, value: str) -> str:
-    """SQL: checked_a → checked_<table>, where of the otherwise valid rows sharing `keys` the first
-    counts and the later ones are set aside as duplicates."""
-    later = f"_reason IS NULL AND row_number() OVER (PARTITION BY {keys}, _reason IS NULL ORDER BY _row) > 1"
-    return f"""
-        CREATE OR REPLACE TEMP TABLE checked_{table} AS
-        SELECT * REPLACE (CASE WHEN {later} THEN '{reason}' ELSE _reason END AS _reason,
-                          CASE WHEN {later} THEN CAST({value} AS VARCHAR) ELSE _value END AS _value)
-        FROM checked_a"""
+def validate_survey_responses(con: duckdb.DuckDBPyConnection, survey_window_days: int) -> None:
+    scale = "list_position($surveys::VARCHAR[], survey)"
+    rules = [
+        Rule("response_id IS NULL", "missing response_id"),
+        Rule("_repeat", "duplicate response_id", "response_id"),
+        Rule(
+            "survey IS NULL OR NOT list_contains($surveys::VARCHAR[], survey)",
+            "unknown survey (expected csat, nps or ces)",
+            "raw_survey",
+        ),
+        Rule("responded_at IS NULL", "invalid responded_at", "raw_responded_at"),
+        Rule("score IS NULL", "invalid score", "raw_score"),
+        Rule(
+            f"score <> floor(score) OR score < ($lows::INTEGER[])[{scale}] OR score > ($highs::INTEGER[])[{scale}]",
+            "score out of range",
+            "raw_score",
+        ),
+        Rule("interaction_id IS NOT NULL AND known_interaction IS NULL", "unknown interaction_id", "interaction_id"),
+        Rule("interaction_id IS NULL AND unit_id IS NULL", "missing unit_id and interaction_id"),
+        Rule(f"interaction_id IS NULL AND {UNKNOWN_UNIT}", "unknown unit_id", "raw_unit_id"),
+        Rule(
+            "responded_at < interaction_created_at",
+            "responded before the interaction was created",
+            "raw_responded_at",
+        ),
+        Rule(
+            "responded_at > interaction_resolved_at + to_days($window_days::INTEGER)",
+            f"responded more than {int(survey_window_days)} days after resolution",
+            "raw_responded_at",
+        ),
+    ]
+    # Of the valid responses for one (interaction, survey), only the earliest counts.
+    earliest = [
+        Rule(
+            f"interaction_id IS NOT NULL AND {later_copy('interaction_id, survey', 'responded_at, _row')}",
+            "duplicate response for the interaction",
+            "interaction_id",
+        )
+    ]
+    interaction = {
+        "interaction_id": "known_interaction",
+        "unit_id": "interaction_unit",
+        "created_at": "interaction_created_at",
+        "resolved_at": "interaction_resolved_at",
+    }
+    run(
+        con,
+        Check(
+            "survey_responses",
+            rules,
+            record="response_id",
+            unique=("response_id",),
+            later=[earliest],
+            lookups=[Lookup("interactions", "interaction_id", "interaction_id", interaction), _units()],
+            columns=clean_columns(
+                "survey_responses", unit_id="coalesce(interaction_unit, unit_id)", comment=_masked("comment")
+            ),
+            params={
+                "surveys": list(SURVEY_RANGES),
+                "lows": [lo for lo, _ in SURVEY_RANGES.values()],
+                "highs": [hi for _, hi in SURVEY_RANGES.values()],
+                "window_days": int(survey_window_days),
+            },
+        ),
+    )
+
+
+def validate_employee_pulse(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        Rule("response_id IS NULL", "missing response_id"),
+        Rule("_repeat", "duplicate response_id", "response_id"),
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule("responded_at IS NULL", "invalid responded_at", "raw_responded_at"),
+        Rule("score IS NULL", "invalid score", "raw_score"),
+        Rule(f"{_not_integer('score')} OR score < 0 OR score > 10", "score out of range", "raw_score"),
+    ]
+    run(con, Check("employee_pulse", rules, record="response_id", unique=("response_id",), lookups=[_units()]))
+
+
+def validate_qa_reviews(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        Rule("review_id IS NULL", "missing review_id"),
+        Rule("_repeat", "duplicate review_id", "review_id"),
+        Rule("known_interaction IS NULL", "unknown interaction_id", "raw_interaction_id"),
+        Rule("reviewed_at IS NULL", "invalid reviewed_at", "raw_reviewed_at"),
+        Rule("score IS NULL", "invalid score", "raw_score"),
+        Rule("score < 0 OR score > 100", "score out of range", "raw_score"),
+        Rule(bad("critical_fail"), "invalid critical_fail (expected true/false, 1/0, yes/no)", "raw_critical_fail"),
+    ]
+    columns = {}
+    for name, expr in clean_columns("qa_reviews", critical_fail="coalesce(critical_fail, false)").items():
+        columns[name] = expr
+        if name == "interaction_id":  # a review belongs to its interaction's unit
+            columns["unit_id"] = "interaction_unit"
+    interaction = {"interaction_id": "known_interaction", "unit_id": "interaction_unit"}
+    run(
+        con,
+        Check(
+            "qa_reviews",
+            rules,
+            record="review_id",
+            unique=("review_id",),
+            lookups=[Lookup("interactions", "interaction_id", "interaction_id", interaction)],
+            columns=columns,
+        ),
+    )
+
+
+def validate_costs(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule(_bad_period("period"), "invalid period (expected YYYY-MM)", "raw_period"),
+        Rule("_repeat", "duplicate unit_id and period", "raw_unit_id || ' ' || period"),
+        Rule("support_cost IS NULL", "invalid support_cost", "raw_support_cost"),
+        Rule("support_cost < 0", "negative support_cost", "raw_support_cost"),
+    ]
+    record = "unit_id || ' ' || coalesce(period, '')"
+    run(con, Check("costs", rules, record=record, unique=("unit_id", "period"), lookups=[_units()]))
+
+
+def validate_customers(con: duckdb.DuckDBPyConnection) -> None:
+    rules = [
+        Rule("customer_id IS NULL", "missing customer_id"),
+        Rule("_repeat", "duplicate customer_id", "customer_id"),
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule("active_from IS NULL", "invalid active_from", "raw_active_from"),
+        Rule(bad("churned_at"), "invalid churned_at", "raw_churned_at"),
+        Rule("churned_at < active_from", "churned before active", "raw_churned_at"),
+    ]
+    run(con, Check("customers", rules, record="customer_id", unique=("customer_id",), lookups=[_units()]))
+
+
+def validate_sla_policies(con: duckdb.DuckDBPyConnection) -> None:
+    policy = "channel || ' ' || coalesce(priority, '(any)')"
+    rules = [
+        Rule("channel IS NULL", "missing channel"),
+        Rule("_repeat", "duplicate channel and priority", policy),
+        Rule(
+            "first_response_minutes IS NULL OR first_response_minutes <= 0",
+            "first_response_minutes is not a positive number",
+            "raw_first_response_minutes",
+        ),
+    ]
+    run(con, Check("sla_policies", rules, record=policy, unique=("channel", "priority")))
+
+
+def validate_benchmarks(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
+    """Quartiles are percentiles of the values, so p25 ≤ median ≤ p75 whichever way is better (for a
+    lower-is-better KPI the better quartile is p25). One row per (kpi_id, source, year, segment)."""
+    rules = [
+        Rule("kpi_id IS NULL OR NOT list_contains($kpi_ids::VARCHAR[], kpi_id)", "unknown kpi_id", "raw_kpi_id"),
+        Rule("source IS NULL", "missing source"),
+        Rule(_not_integer("year"), "invalid year", "raw_year"),
+        Rule("median IS NULL", "invalid median", "raw_median"),
+        Rule(
+            f"{bad('p25')} OR {bad('p75')}",
+            "invalid quartile",
+            "coalesce(raw_p25, '') || ' ' || coalesce(raw_p75, '')",
+        ),
+        Rule(
+            "p25 > median OR median > p75",
+            "quartiles out of order (expected p25 ≤ median ≤ p75)",
+            "coalesce(raw_p25, '') || ' ' || raw_median || ' ' || coalesce(raw_p75, '')",
+        ),
+    ]
+    # Of the otherwise valid rows for one (kpi_id, source, year, segment), the first counts.
+    first = [
+        Rule(
+            later_copy("kpi_id, source, year, segment"),
+            "duplicate kpi_id, source, year and segment",
+            "concat_ws(' ', kpi_id, source, CAST(year AS INTEGER), segment)",
+        )
+    ]
+    run(con, Check("benchmarks", rules, record="kpi_id", later=[first], params={"kpi_ids": list(kpi_ids)}))
+
+
+# --- what people write: owners' commentary and initiatives -------------------------------------
 
 
 def validate_commentary(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
     """Owners' comments. An action is known by (unit, KPI, its text): a later row with the same
     text updates its status, so one row per (period, unit_id, kpi_id, action) is kept."""
-    known = ", ".join(f"'{k}'" for k in kpi_ids)
-    statuses = ", ".join(f"'{s}'" for s in ACTION_STATUSES)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_a AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("period")} AS s_period, {_text("unit_id")} AS s_unit,
-                   lower({_text("kpi_id")}) AS s_kpi, {_text("analysis")} AS s_analysis,
-                   {_text("action")} AS s_action, {_ts("due")}::DATE AS d_due,
-                   regexp_replace(lower({_text("action_status")}), '[\\s_-]+', ' ', 'g') AS s_status
-            FROM raw_commentary)
-        SELECT p.*, {
-        _reason_columns(
-            [
-                Rule(_bad_period("s_period"), "invalid period (expected YYYY-MM)", "p.period"),
-                Rule("s_unit IS NULL", "missing unit_id", "''"),
-                Rule(_unknown_unit(), "unknown unit_id", "p.unit_id"),
-                Rule(f"s_kpi IS NOT NULL AND s_kpi NOT IN ({known})", "unknown kpi_id", "p.kpi_id"),
-                Rule("s_analysis IS NULL AND s_action IS NULL", "empty comment (no analysis and no action)", "''"),
-                Rule(_bad("due", "d_due"), "invalid due (expected a date YYYY-MM-DD)", "due"),
-                Rule(
-                    f"s_status IS NOT NULL AND s_status NOT IN ({statuses})",
-                    "invalid action_status (expected planned, in progress, done or dropped)",
-                    "action_status",
-                ),
-            ]
-        )
-    }
-        FROM p LEFT JOIN org_units u ON u.unit_id = p.s_unit""")
-    con.execute(
-        _first_valid_duplicate(
-            "commentary",
-            "s_period, s_unit, s_kpi, s_action",
-            "duplicate period, unit_id, kpi_id and action",
-            "concat_ws(' ', s_period, s_unit, s_kpi)",
-        )
-    )
-    con.execute("DROP TABLE checked_a")
-    _split(
+    rules = [
+        Rule(_bad_period("period"), "invalid period (expected YYYY-MM)", "raw_period"),
+        Rule("unit_id IS NULL", "missing unit_id"),
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule("kpi_id IS NOT NULL AND NOT list_contains($kpi_ids::VARCHAR[], kpi_id)", "unknown kpi_id", "raw_kpi_id"),
+        Rule("analysis IS NULL AND action IS NULL", "empty comment (no analysis and no action)"),
+        Rule(bad("due"), "invalid due (expected a date YYYY-MM-DD)", "raw_due"),
+        Rule(
+            "action_status IS NOT NULL AND NOT list_contains($statuses::VARCHAR[], action_status)",
+            "invalid action_status (expected planned, in progress, done or dropped)",
+            "raw_action_status",
+        ),
+    ]
+    key = "concat_ws(' ', period, unit_id, kpi_id)"
+    latest = [Rule(later_copy("period, unit_id, kpi_id, action"), "duplicate period, unit_id, kpi_id and action", key)]
+    masked = {c: _masked(c) for c in ("author", "analysis", "action")}
+    run(
         con,
-        "commentary",
-        "concat_ws(' ', s_period, s_unit, s_kpi)",
-        f"""
-        s_period AS period, s_unit AS unit_id, s_kpi AS kpi_id, {_masked(_text("author"))} AS author,
-        {_masked("s_analysis")} AS analysis, {_masked("s_action")} AS action, d_due AS due,
-        s_status AS action_status""",
+        Check(
+            "commentary",
+            rules,
+            record=key,
+            later=[latest],
+            # 'In Progress', 'in_progress' and 'in-progress' are one status
+            parsed={"action_status": f"regexp_replace(lower({text('action_status')}), '[\\s_-]+', ' ', 'g')"},
+            lookups=[_units()],
+            columns=clean_columns("commentary", **masked),
+            params={"kpi_ids": list(kpi_ids), "statuses": list(ACTION_STATUSES)},
+        ),
     )
 
 
 def validate_initiatives(con: duckdb.DuckDBPyConnection, kpi_ids: tuple[str, ...]) -> None:
     """One row per (initiative, treated unit); the rows of one initiative must agree on everything
     else: a row that disagrees with the initiative's first valid row is set aside."""
-    known = ", ".join(f"'{k}'" for k in kpi_ids)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_a AS
-        WITH p AS (
-            SELECT rowid + 1 AS _row, *, {_text("initiative_id")} AS id, {_text("name")} AS s_name,
-                   lower({_text("kpi_id")}) AS s_kpi, {_text("unit_id")} AS s_unit, {_text("start")} AS s_start,
-                   {_text("owner")} AS s_owner, {_num("window_months")} AS n_window,
-                   (SELECT list(DISTINCT trim(c) ORDER BY trim(c)) FROM unnest(string_split({
-        _text("control_units")
-    }, ';')) t(c)
-                    WHERE trim(c) <> '') AS l_control
-            FROM raw_initiatives), q AS (
-            SELECT p.*, (SELECT min(c) FROM unnest(l_control) t(c) WHERE c NOT IN (SELECT unit_id FROM org_units)) AS s_unknown
-            FROM p)
-        SELECT q.*, {
-        _reason_columns(
-            [
-                Rule("id IS NULL", "missing initiative_id", "''"),
-                Rule(f"s_kpi IS NULL OR s_kpi NOT IN ({known})", "unknown kpi_id", "q.kpi_id"),
-                Rule("s_unit IS NULL", "missing unit_id", "''"),
-                Rule(_unknown_unit(), "unknown unit_id", "q.unit_id"),
-                Rule(_bad_period("s_start"), "invalid start (expected YYYY-MM)", "q.start"),
-                Rule(
-                    f"{_bad('window_months', 'n_window')} OR n_window < 1 OR n_window <> floor(n_window)",
-                    "window_months is not an integer ≥ 1",
-                    "window_months",
-                ),
-                Rule("s_unknown IS NOT NULL", "unknown unit in control_units", "s_unknown"),
-            ]
+    rules = [
+        Rule("initiative_id IS NULL", "missing initiative_id"),
+        Rule("kpi_id IS NULL OR NOT list_contains($kpi_ids::VARCHAR[], kpi_id)", "unknown kpi_id", "raw_kpi_id"),
+        Rule("unit_id IS NULL", "missing unit_id"),
+        Rule(UNKNOWN_UNIT, "unknown unit_id", "raw_unit_id"),
+        Rule(_bad_period("start"), "invalid start (expected YYYY-MM)", "raw_start"),
+        Rule(
+            f"{bad('window_months')} OR window_months < 1 OR window_months <> floor(window_months)",
+            "window_months is not an integer ≥ 1",
+            "raw_window_months",
+        ),
+        Rule("unknown_control IS NOT NULL", "unknown unit in control_units", "unknown_control"),
+    ]
+    once = [
+        Rule(
+            later_copy("initiative_id, unit_id"),
+            "duplicate initiative_id and unit_id",
+            "concat_ws(' ', initiative_id, unit_id)",
         )
-    }
-        FROM q LEFT JOIN org_units u ON u.unit_id = q.s_unit""")
-    con.execute(
-        _first_valid_duplicate("b", "id, s_unit", "duplicate initiative_id and unit_id", "concat_ws(' ', id, s_unit)")
-    )
-    con.execute("DROP TABLE checked_a")
+    ]
     # Every other column must match the initiative's first valid row.
-    shared = "s_name, s_kpi, s_start, s_owner, coalesce(n_window, 0), l_control"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE checked_initiatives AS
-        SELECT * REPLACE (
-            CASE WHEN _reason IS NULL AND ({shared}) IS DISTINCT FROM first_row THEN
-                 'disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, window_months)'
-                 ELSE _reason END AS _reason,
-            CASE WHEN _reason IS NULL AND ({shared}) IS DISTINCT FROM first_row THEN id ELSE _value END AS _value)
-        FROM (SELECT *, first_value(({shared})) OVER (PARTITION BY id, _reason IS NULL ORDER BY _row) AS first_row
-              FROM checked_b)""")
-    con.execute("DROP TABLE checked_b")
-    _split(
+    shared = "name, kpi_id, start, owner, coalesce(window_months, 0), control"
+    agree = [
+        Rule(
+            f"({shared}) IS DISTINCT FROM first_value(({shared})) OVER (PARTITION BY initiative_id, _rule IS NULL ORDER BY _row)",
+            "disagrees with the first row of its initiative_id (name, kpi_id, start, owner, control_units, window_months)",
+            "initiative_id",
+        )
+    ]
+    derived = [
+        (
+            "control",
+            "(SELECT list(DISTINCT trim(c) ORDER BY trim(c)) FROM unnest(string_split(control_units, ';')) t(c) "
+            "WHERE trim(c) <> '')",
+        ),
+        ("unknown_control", "(SELECT min(c) FROM unnest(control) t(c) WHERE c NOT IN (SELECT unit_id FROM org_units))"),
+    ]
+    run(
         con,
-        "initiatives",
-        "id",
-        f"""
-        id AS initiative_id, coalesce(s_name, id) AS name, s_kpi AS kpi_id, s_unit AS unit_id, s_start AS start,
-        s_owner AS owner, l_control AS control_units,
-        CAST(coalesce(n_window, {DEFAULT_WINDOW_MONTHS}) AS INTEGER) AS window_months""",
+        Check(
+            "initiatives",
+            rules,
+            record="initiative_id",
+            later=[once, agree],
+            derived=derived,
+            lookups=[_units()],
+            columns=clean_columns(
+                "initiatives",
+                name="coalesce(name, initiative_id)",
+                control_units="control",
+                window_months="CAST(coalesce(window_months, $default_window) AS INTEGER)",
+            ),
+            params={"kpi_ids": list(kpi_ids), "default_window": DEFAULT_WINDOW_MONTHS},
+        ),
     )
 
 

@@ -397,6 +397,105 @@ def test_quarantine_keeps_the_offending_value(checked):
     assert values[("costs", 5)] == "12€"
 
 
+def _cell(row: dict, column: str) -> str | None:
+    """A fixture cell as the quarantine shows it: the file's text (an empty cell reads as NULL)."""
+    text = "" if row.get(column) is None else str(row[column])
+    return text or None
+
+
+def _key(*columns: str):
+    return lambda row: " ".join(str(row[c]).strip().lower() if c in LOWER else str(row[c]).strip() for c in columns)
+
+
+LOWER = {"survey", "channel", "priority", "kpi_id", "segment"}
+# The value shown beside each reason, computed here from the fixture rows: a column's raw text, '' for
+# a missing value, or the key a duplicate repeats.
+SHOWN = {
+    "missing interaction_id": "",
+    "answered before created": "first_response_at",
+    "resolved before created": "resolved_at",
+    "churned before active": "churned_at",
+    "responded before the interaction was created": "responded_at",
+    "responded more than 7 days after resolution": "responded_at",
+    "score out of range": "score",
+    "duplicate interaction_id": _key("interaction_id"),
+    "missing unit_id": "",
+    "resolved without contacts_to_resolve": "",
+    "missing response_id": "",
+    "duplicate response_id": _key("response_id"),
+    "unknown survey (expected csat, nps or ces)": "survey",
+    "missing unit_id and interaction_id": "",
+    "duplicate response for the interaction": _key("interaction_id"),
+    "missing review_id": "",
+    "duplicate review_id": _key("review_id"),
+    "unknown interaction_id": "interaction_id",
+    "duplicate unit_id and period": _key("unit_id", "period"),
+    "missing customer_id": "",
+    "duplicate customer_id": _key("customer_id"),
+    "missing channel": "",
+    "duplicate channel and priority": lambda r: f"{r['channel'].lower()} {r['priority'].lower() or '(any)'}",
+    "missing source": "",
+    "invalid quartile": lambda r: f"{r['p25']} {r['p75']}",
+    "quartiles out of order (expected p25 ≤ median ≤ p75)": lambda r: f"{r['p25']} {r['median']} {r['p75']}",
+    "duplicate kpi_id, source, year and segment": _key("kpi_id", "source", "year"),
+    "empty comment (no analysis and no action)": "",
+    "duplicate period, unit_id, kpi_id and action": _key("period", "unit_id", "kpi_id"),
+    "missing initiative_id": "",
+    "unknown unit in control_units": "control_units",
+    "duplicate initiative_id and unit_id": _key("initiative_id", "unit_id"),
+}
+
+
+def _shown(table: str, reason: str, row: dict) -> str | None:
+    how = SHOWN.get(reason)
+    if how is None:  # "invalid X", "unknown X", "negative X", ...: the first column the reason names
+        how = next(c for c in row if c in reason.replace("(", " ").split())
+    if isinstance(how, str):
+        return "" if how == "" else _cell(row, how)
+    return how(row)
+
+
+def test_every_set_aside_row_shows_its_offending_value(checked):
+    """Every quarantined value, against the fixture's own text (an independent computation)."""
+    for table, (rows, bad) in TABLES.items():
+        for number, _, reason in bad:
+            row = rows[number - 1]
+            shown = next(q["value"] for q in checked.quarantine(table) if q["row"] == number)
+            assert shown == _shown(table, reason, row), (table, number, reason)
+
+
+def test_clean_tables_have_the_contract_types(checked):
+    """Parsing follows the contract: each clean column has its type's DuckDB type."""
+    from scorecard.contract import TABLES as CONTRACT
+
+    expected = {"timestamp": "TIMESTAMP", "date": "DATE", "integer": "INTEGER", "number": "DOUBLE"}
+    expected |= {"boolean": "BOOLEAN", "text": "VARCHAR", "period": "VARCHAR"}
+    lists = {("initiatives", "control_units"): "VARCHAR[]"}  # split into the unit ids it names
+    for table in TABLES:
+        found = {r["column_name"]: r["column_type"] for r in checked.query(f"DESCRIBE {table}")}
+        for column in CONTRACT[table].columns:
+            want = lists.get((table, column.name), expected[column.type])
+            assert found[column.name] == want, (table, column.name)
+
+
+def test_kpi_ids_are_bound_not_pasted_into_the_sql():
+    """An id with a quote is data like any other, not SQL."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(validation.QUARANTINE_DDL)
+    con.execute(
+        "CREATE TABLE raw_benchmarks AS SELECT * FROM (VALUES ('o''brien', 'src', '2025', '', '', '80', '', '', ''), "
+        "('x'') OR (''1''=''1', 'src', '2025', '', '', '80', '', '', '')) "
+        "v(kpi_id, source, year, segment, p25, median, p75, url, note)"
+    )
+    validation.validate_benchmarks(con, ("o'brien",))
+    assert con.execute("SELECT kpi_id FROM benchmarks").fetchall() == [("o'brien",)]
+    assert con.execute('SELECT "row", reason, value FROM quarantine').fetchall() == [
+        (2, "unknown kpi_id", "x') OR ('1'='1")
+    ]
+
+
 def test_quarantined_rows_do_not_count(checked):
     jan = {k: r for (p, u, k), r in checked.results.items() if p == "2026-01" and u == PARIS}
     assert jan["volume"]["value"] == 1  # ok1 only
