@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from scorecard_fixtures import BERLIN, PARIS, Inputs, ix
+from scorecard_fixtures import BERLIN, PARIS, ix
 
 from scorecard.config import Config, load_config
 from scorecard.demo import generate
@@ -219,3 +219,14 @@ def test_set_aside_share_counts_old_and_new_rows(inputs):
     assert inputs.database.read_bytes() == before
     with pytest.raises(InputError, match=r"30 of 70 rows \(43%\) set aside"):
         build(Config(), data_dir=inputs.dir, database=inputs.database, full=True)
+
+
+def test_the_command_line_builds_incrementally_unless_told_otherwise(inputs, cli):
+    inputs.add("interactions", ix("a", "2026-01-05 10:00"))
+    inputs.write()
+    db = str(inputs.database)
+    assert cli("build", "--data", str(inputs.dir), "--db", db)[0] == 0
+    assert cli("build", "--data", str(inputs.dir), "--db", db)[0] == 0
+    assert _state(inputs.database)["interactions"]["action"] == "reuse"
+    assert cli("build", "--data", str(inputs.dir), "--db", db, "--rebuild")[0] == 0
+    assert _state(inputs.database)["interactions"]["action"] == "load"
