@@ -46,8 +46,9 @@ CREATE OR REPLACE TABLE load_state (
 
 # Tables that can take new rows alone: their one rule across rows is a repeated key (the column
 # named here); they are validated against org_units only.
-APPENDABLE = {"interactions": "interaction_id"}
-# Tables validated against another loaded table: reloaded whenever that one is not reused.
+APPENDABLE = {"interactions": "interaction_id", "survey_responses": "response_id"}
+# Tables validated against interactions: reloaded when it is reloaded; when it only grew, reloaded
+# if one of their old rows set aside for an unknown interaction_id now finds it (`resolvable`).
 DEPENDS_ON = {"survey_responses": "interactions", "qa_reviews": "interactions"}
 # The modules whose code decides what a row loads as: a change to them is a whole build.
 LOADING_CODE = ("contract.py", "validation.py", "loading.py", "sources.py", "needs.py", "increments.py")
@@ -217,8 +218,8 @@ def plan(
     if steps["org_units"].action != "reuse":
         return [], f"org_units: {steps['org_units'].reason}"
     for table, upstream in DEPENDS_ON.items():
-        if steps[table].action == "reuse" and steps[upstream].action != "reuse" and files.get(table):
-            steps[table] = Step(table, "reload", f"{upstream} {steps[upstream].action}ed", files[table])
+        if steps[upstream].action == "reload" and steps[table].action != "reload" and files.get(table):
+            steps[table] = Step(table, "reload", f"{upstream} reloaded", files[table])
     return list(steps.values()), None
 
 
@@ -280,40 +281,108 @@ def read_new_rows(con, step: Step, before: dict, mapping, settings) -> RawLoad:
     return loaded
 
 
+def resolvable(con, table: str) -> int:
+    """Old rows of `table` set aside for an unknown interaction_id that the interactions now hold
+    (the interactions grew): a whole read would keep them, so the table is reloaded."""
+    return con.execute(
+        """SELECT count(*) FROM quarantine WHERE table_name = ? AND reason = 'unknown interaction_id'
+           AND trim(value) IN (SELECT interaction_id FROM interactions)""",
+        [table],
+    ).fetchone()[0]
+
+
+def _stand_ins(con, table: str) -> tuple[int, int]:
+    """_stand_ins: the rows to put before the new rows so that validating them alone judges them
+    as a whole read would: first old kept rows the new rows are compared with (they must stay
+    valid), then the old ids set aside that the new rows repeat (they must be set aside again).
+    Returns the two counts."""
+    key = APPENDABLE[table]
+    columns = TABLES[table].column_names
+    null = {c: f"CAST(NULL AS VARCHAR) AS {c}" for c in columns}
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _new_keys AS
+        SELECT DISTINCT nullif(trim({key}), '') AS id FROM raw_{table}""")
+    if table == "survey_responses":
+        # the earliest valid response per (interaction, survey) counts: compare with the kept one
+        con.execute("""CREATE OR REPLACE TEMP TABLE _new_pairs AS
+            SELECT DISTINCT nullif(trim(interaction_id), '') || chr(0) || lower(nullif(trim(survey), '')) AS pair
+            FROM raw_survey_responses""")
+        kept = {
+            **null,
+            "response_id": "response_id",
+            "survey": "survey",
+            "score": "CAST(score AS VARCHAR) AS score",
+            "responded_at": "CAST(responded_at AS VARCHAR) AS responded_at",
+            "interaction_id": "interaction_id",
+            "unit_id": "unit_id",
+        }
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _kept AS
+            SELECT {", ".join(kept[c] for c in columns)} FROM survey_responses
+            WHERE response_id IN (SELECT id FROM _new_keys)
+               OR interaction_id || chr(0) || survey IN (SELECT pair FROM _new_pairs WHERE pair IS NOT NULL)""")
+        con.execute("DROP TABLE _new_pairs")
+    else:  # only repeated keys: an old kept row repeated is set aside like one set aside before
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _kept AS SELECT {', '.join(null.values())} LIMIT 0")
+    repeated = {**null, key: f"id AS {key}"}
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _stand_ins AS
+        SELECT *, row_number() OVER (ORDER BY {key}) AS _pos FROM _kept
+        UNION ALL
+        SELECT {", ".join(repeated[c] for c in columns)}, (SELECT count(*) FROM _kept) + row_number() OVER (ORDER BY id)
+        FROM (SELECT id FROM _new_keys
+              WHERE id IN (SELECT {key} FROM {table} UNION ALL
+                           SELECT record_id FROM quarantine WHERE table_name = '{table}')
+                AND id NOT IN (SELECT {key} FROM _kept WHERE {key} IS NOT NULL))""")
+    counts = con.execute("SELECT (SELECT count(*) FROM _kept), (SELECT count(*) FROM _stand_ins)").fetchone()
+    con.execute("DROP TABLE _new_keys")
+    con.execute("DROP TABLE _kept")
+    return counts[0], counts[1] - counts[0]
+
+
 def append_validated(con, table: str, validate, old_rows: int) -> int:
     """Validate raw_<table> (the new rows only) and add them to <table> and quarantine as a whole
     read of the file would have: returns the rows validated."""
     key = APPENDABLE[table]
-    columns = TABLES[table].column_names
-    new = f"nullif(trim({key}), '')"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _repeated AS
-        SELECT DISTINCT {new} AS id FROM raw_{table}
-        WHERE {new} IN (SELECT {key} FROM {table}
-                        UNION ALL SELECT record_id FROM quarantine WHERE table_name = '{table}')""")
-    stand_ins = con.execute("SELECT count(*) FROM _repeated").fetchone()[0]
+    columns = ", ".join(TABLES[table].column_names)
     rows = con.execute(f"SELECT count(*) FROM raw_{table}").fetchone()[0]
-    select = ", ".join(f"id AS {c}" if c == key else f"CAST(NULL AS VARCHAR) AS {c}" for c in columns)
+    kept, aside = _stand_ins(con, table)
+    before = kept + aside
     con.execute(f"ALTER TABLE raw_{table} RENAME TO _new_raw")
-    con.execute(f"CREATE TABLE raw_{table} AS SELECT {select} FROM _repeated ORDER BY id")
+    con.execute(f"CREATE TABLE raw_{table} AS SELECT {columns} FROM _stand_ins ORDER BY _pos")
     con.execute(f"INSERT INTO raw_{table} SELECT * FROM _new_raw")
     con.execute("DROP TABLE _new_raw")
-    con.execute("DROP TABLE _repeated")
-    con.execute(f"ALTER TABLE {table} RENAME TO _old_{table}")
-    con.execute("ALTER TABLE quarantine RENAME TO _old_quarantine")
-    con.execute("CREATE TABLE quarantine AS SELECT * FROM _old_quarantine LIMIT 0")
-    validate(con)
-    con.execute(f"DROP TABLE raw_{table}")
-    aside = con.execute('SELECT count(*) FROM quarantine WHERE "row" <= ?', [stand_ins]).fetchone()[0]
-    if aside != stand_ins:
-        raise NotIncremental(f"{table}: a stand-in row for an old {key} was not set aside")
-    con.execute('DELETE FROM quarantine WHERE "row" <= ?', [stand_ins])
-    con.execute('UPDATE quarantine SET "row" = "row" - ? + ?', [stand_ins, old_rows])
-    con.execute(f"INSERT INTO _old_{table} SELECT * FROM {table}")
-    con.execute(f"DROP TABLE {table}")
-    con.execute(f"ALTER TABLE _old_{table} RENAME TO {table}")
-    con.execute("INSERT INTO _old_quarantine SELECT * FROM quarantine")
-    con.execute("DROP TABLE quarantine")
-    con.execute("ALTER TABLE _old_quarantine RENAME TO quarantine")
+    # Undone if the new rows cannot be judged alone (the table is then reloaded). The raw table is
+    # written before: validation numbers rows by rowid, which DuckDB numbers otherwise for a
+    # table created inside a transaction.
+    con.begin()
+    try:
+        con.execute(f"ALTER TABLE {table} RENAME TO _old_{table}")
+        con.execute("ALTER TABLE quarantine RENAME TO _old_quarantine")
+        con.execute("CREATE TABLE quarantine AS SELECT * FROM _old_quarantine LIMIT 0")
+        validate(con)
+        judged = con.execute(
+            'SELECT count(*) FILTER ("row" <= ?), count(*) FILTER ("row" > ? AND "row" <= ?) FROM quarantine',
+            [kept, kept, before],
+        ).fetchone()
+        dropped = con.execute(
+            f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _stand_ins WHERE _pos <= ?)", [kept]
+        ).fetchone()[0]
+        if judged != (0, aside) or dropped != kept:
+            # e.g. a new response earlier than the kept one for its interaction: an old row's verdict changes
+            raise NotIncremental(f"{table}: the new rows change how old rows are judged")
+        con.execute('DELETE FROM quarantine WHERE "row" <= ?', [before])
+        con.execute('UPDATE quarantine SET "row" = "row" - ? + ?', [before, old_rows])
+        con.execute(f"INSERT INTO _old_{table} SELECT * FROM {table}")
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE _old_{table} RENAME TO {table}")
+        con.execute("INSERT INTO _old_quarantine SELECT * FROM quarantine")
+        con.execute("DROP TABLE quarantine")
+        con.execute("ALTER TABLE _old_quarantine RENAME TO quarantine")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS raw_{table}")
+        con.execute("DROP TABLE IF EXISTS _stand_ins")
     return rows
 
 

@@ -301,6 +301,8 @@ def _build(
     fingerprint = increments.fingerprint(config, catalog)
     if full:
         previous, why = {}, "a whole build was asked for"
+    elif database.exists() and not is_readable(database):
+        previous, why = {}, f"{database} cannot be read"
     else:
         previous, why = increments.previous_state(database, fingerprint)
     started = time.perf_counter()
@@ -315,6 +317,8 @@ def _build(
                 return _build_on(config, database, catalog, say, inputs, previous, steps)
             except increments.NotIncremental as exc:
                 why = str(exc)
+            except duckdb.Error as exc:  # the old database is derived data: load everything instead
+                why = f"building on {database.name} failed ({str(exc).strip().splitlines()[0]})"
     say(f"loading every table: {why}")
     return _build_whole(config, database, catalog, say, inputs, why)
 
@@ -376,28 +380,43 @@ def _build_on(
         con.execute(ABSENT_DDL)
         notes: list[str] = []
         state: list[tuple] = []
+        actions = {step.table: step.action for step in steps}
         for step in steps:
             table, source, before = step.table, step.source, previous[step.table]
             mapping, settings = config.columns.get(table, {}), config.tables.get(table) or TableSettings()
             scan, file = inputs.scans.get(table), source.path.name if source else f"(no {table} file)"
             if source is None:
                 notes.extend(f"no {table} table: {note}" for note in skipped(inputs.data_dir, table))
+            upstream = increments.DEPENDS_ON.get(table)
+            if step.action != "reload" and upstream and actions[upstream] == "append":
+                found = increments.resolvable(con, table)
+                if found:
+                    step = increments.Step(
+                        table, "reload", f"{found:,} rows set aside for an unknown interaction_id now find it", source
+                    )
+            actions[table] = step.action
             started = time.perf_counter()
             if step.action == "reuse":
                 say(event("load", f"reused {table} ({step.reason})", started))
                 state.append(increments.state_row(table, source, scan, before["rows"], before, "reuse", 0, step.reason))
                 continue
             if step.action == "append":
-                loaded = increments.read_new_rows(con, step, before, mapping, settings)
-                say(event("load", f"appended to {table}: {loaded.rows:,} new rows of {file}", started, loaded.rows))
-                started = time.perf_counter()
-                increments.append_validated(con, table, checks[table], before["rows"])
-                say(event("validate", f"validated {table}: {loaded.rows:,} new rows", started, loaded.rows))
-                rows = before["rows"] + loaded.rows
-                state.append(
-                    increments.state_row(table, source, scan, rows, before, "append", loaded.rows, step.reason)
-                )
-                continue
+                try:
+                    loaded = increments.read_new_rows(con, step, before, mapping, settings)
+                    say(event("load", f"appended to {table}: {loaded.rows:,} new rows of {file}", started, loaded.rows))
+                    started = time.perf_counter()
+                    increments.append_validated(con, table, checks[table], before["rows"])
+                except increments.NotIncremental as exc:  # the table is reloaded instead
+                    step = increments.Step(table, "reload", str(exc).removeprefix(f"{table}: "), source)
+                    actions[table] = "reload"
+                else:
+                    say(event("validate", f"validated {table}: {loaded.rows:,} new rows", started, loaded.rows))
+                    rows = before["rows"] + loaded.rows
+                    state.append(
+                        increments.state_row(table, source, scan, rows, before, "append", loaded.rows, step.reason)
+                    )
+                    continue
+            started = time.perf_counter()
             loaded = increments.reload(con, table, source, mapping, settings)
             rows = loaded.rows if loaded else 0
             say(event("load", f"reloaded {table} ({step.reason}): {rows:,} rows of {file}", started, rows))

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from scorecard_fixtures import BERLIN, PARIS, ix
+from scorecard_fixtures import BERLIN, PARIS, ix, survey
 
 from scorecard.config import Config, load_config
 from scorecard.demo import generate
@@ -87,6 +87,22 @@ def demo(tmp_path_factory) -> dict[str, Path]:
         h, rs = _read(full / f"{table}.csv")
         at = h.index("interaction_id")
         _write(old / f"{table}.csv", h, [r for r in rs if not r[at] or r[at] in kept_old])
+    # survey responses: the new export is the old one with the later responses appended, and
+    # hand-made ones (a repeated response_id, a second response to an old interaction, ...)
+    h, rs = _read(old / "survey_responses.csv")
+    at, kind, when = h.index("interaction_id"), h.index("survey"), h.index("responded_at")
+    first = next(r for r in rs if r[at])
+    _, later = _read(full / "survey_responses.csv")
+    responses = [
+        first[:1] + ["nps"] + first[2:3] + first[3:],  # a repeated response_id
+        ["R-1", first[kind], "4", first[when], first[at], "", "", ""],  # a second response to an old interaction
+        ["R-2", "csat", "9", first[when], first[at], "", "", ""],  # score out of range
+        ["R-3", "csat", "4", first[when], "", "", "", ""],  # neither unit nor interaction
+    ]
+    added = [r for r in later if r[at] and r[at] not in kept_old] + responses
+    _write(new / "survey_responses.csv", h, rs + added)
+    assert (new / "survey_responses.csv").read_bytes().startswith((old / "survey_responses.csv").read_bytes())
+    demo_surveys = {"old_rows": len(rs), "new_rows": len(added)}
     template = dict(zip(header, rows[cut]))
     invalid_old = rows[0][:]  # an old row set aside: its id repeated in the new rows is still a duplicate
     invalid_old[header.index("created_at")] = "not a date"
@@ -106,7 +122,13 @@ def demo(tmp_path_factory) -> dict[str, Path]:
     ]
     _write(new / "interactions.csv", header, [invalid_old] + rows[1:] + appended)
     assert (new / "interactions.csv").read_bytes().startswith((old / "interactions.csv").read_bytes())
-    return {"old": old, "new": new, "new_rows": len(rows) - cut + len(appended), "old_rows": cut}
+    return {
+        "old": old,
+        "new": new,
+        "new_rows": len(rows) - cut + len(appended),
+        "old_rows": cut,
+        "surveys": demo_surveys,
+    }
 
 
 def test_an_appended_export_loads_only_its_new_rows_and_gives_the_whole_build(demo, tmp_path):
@@ -121,8 +143,11 @@ def test_an_appended_export_loads_only_its_new_rows_and_gives_the_whole_build(de
     assert state["interactions"]["rows"] == demo["old_rows"] + demo["new_rows"]
     assert _validated(events, "interactions") == [demo["new_rows"]]
     assert any(e.startswith(f"appended to interactions: {demo['new_rows']:,} new rows") for e in events)
-    # validated against the interactions: reloaded whole; what did not change is reused
-    assert state["survey_responses"]["action"] == "reload" and state["qa_reviews"]["action"] == "reload"
+    surveys = demo["surveys"]
+    assert state["survey_responses"]["action"] == "append"
+    assert _validated(events, "survey_responses") == [surveys["new_rows"]]
+    assert state["survey_responses"]["rows"] == surveys["old_rows"] + surveys["new_rows"]
+    assert state["qa_reviews"]["action"] == "reload"  # its export changed in the middle
     assert state["employee_pulse"]["action"] == "reuse" and state["org_units"]["action"] == "reuse"
     assert _validated(events, "employee_pulse") == []
 
@@ -230,3 +255,23 @@ def test_the_command_line_builds_incrementally_unless_told_otherwise(inputs, cli
     assert _state(inputs.database)["interactions"]["action"] == "reuse"
     assert cli("build", "--data", str(inputs.dir), "--db", db, "--rebuild")[0] == 0
     assert _state(inputs.database)["interactions"]["action"] == "load"
+
+
+def test_a_new_response_earlier_than_the_kept_one_reloads_the_surveys(inputs, tmp_path):
+    """The earliest response per (interaction, survey) counts: a new one earlier than the kept one
+    changes an old row's verdict, so the table is read whole."""
+    inputs.add("interactions", ix("a", "2026-01-05 10:00", resolved="2026-01-05 11:00"))
+    inputs.add("survey_responses", survey("s1", "csat", 5, "2026-01-06 10:00", interaction_id="a"))
+    inputs.build()
+    path = inputs.dir / "survey_responses.csv"
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        fh.write("s2,csat,2,2026-01-05 12:00,a,,,\r\n")
+    events: list[str] = []
+    build(Config(), data_dir=inputs.dir, database=inputs.database, progress=events.append)
+    state = _state(inputs.database)["survey_responses"]
+    assert (state["action"], state["reason"]) == ("reload", "the new rows change how old rows are judged")
+    assert any(e.startswith("reloaded survey_responses (the new rows change") for e in events)
+    build(Config(), data_dir=inputs.dir, database=tmp_path / "whole.duckdb")
+    assert_same_database(inputs.database, tmp_path / "whole.duckdb")
+    with duckdb.connect(str(inputs.database), read_only=True) as con:
+        assert con.execute("SELECT response_id FROM survey_responses").fetchall() == [("s2",)]
