@@ -35,7 +35,7 @@ import duckdb
 from . import __version__
 from .contract import TABLES
 from .errors import InputError
-from .loading import RawLoad, SourceFile, create_empty_raw, read_raw
+from .loading import RawLoad, SourceFile, create_empty_raw, inputs_sha256, read_raw
 
 LOAD_STATE_DDL = """
 CREATE OR REPLACE TABLE load_state (
@@ -78,9 +78,9 @@ def _newline_style(crlf: int, lf: int) -> str:
     return "mixed" if crlf and bare else "crlf" if crlf else "lf" if bare else "none"
 
 
-def scan_file(path: Path, prefix_size: int | None = None, combined=None, text: bool = True) -> FileScan:
-    """Hash the file once (also feeding `combined`, a running hash over all inputs); with
-    prefix_size, also hash its first prefix_size bytes and look at the bytes after them."""
+def scan_file(path: Path, prefix_size: int | None = None, text: bool = True) -> FileScan:
+    """Hash the file once; with prefix_size, also hash its first prefix_size bytes and look at
+    the bytes after them."""
     digest = hashlib.sha256()
     prefix = None
     position = 0
@@ -99,8 +99,6 @@ def scan_file(path: Path, prefix_size: int | None = None, combined=None, text: b
                 parts = [(block, 1)]
             for part, which in parts:
                 digest.update(part)
-                if combined is not None:
-                    combined.update(part)
                 if text and part:
                     counts[which][0] += part.count(b"\r\n") + (previous == b"\r" and part[:1] == b"\n")
                     counts[which][1] += part.count(b"\n")
@@ -138,16 +136,12 @@ def scan_inputs(
     sources: dict[str, SourceFile], extra: dict[str, SourceFile], previous: dict[str, dict]
 ) -> tuple[dict[str, FileScan], str]:
     """Each input file's scan (with the previous size as prefix when it could be an append), and
-    the hash over the input folder's files that loading.inputs_sha256 gives, in the same pass."""
-    combined = hashlib.sha256()
-    scans: dict[str, FileScan] = {}
-    for name in sorted(sources):
-        source = sources[name]
-        combined.update(f"{name}:{source.path.name}:".encode())
-        scans[name] = scan_file(source.path, _prefix_size(source, previous.get(name)), combined, is_plain_text(source))
-    for name, source in extra.items():
-        scans[name] = scan_file(source.path, _prefix_size(source, previous.get(name)), None, is_plain_text(source))
-    return scans, combined.hexdigest()
+    loading.inputs_sha256 of the input folder from the same pass."""
+    scans = {
+        name: scan_file(source.path, _prefix_size(source, previous.get(name)), is_plain_text(source))
+        for name, source in {**sources, **extra}.items()
+    }
+    return scans, inputs_sha256(sources, {name: scans[name].sha256 for name in sources})
 
 
 def _prefix_size(source: SourceFile, before: dict | None) -> int | None:

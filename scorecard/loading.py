@@ -30,15 +30,23 @@ def table_files(config) -> dict[str, str]:
     return {t: s.file for t, s in config.tables.items() if s.file}
 
 
-def inputs_sha256(sources: dict[str, SourceFile]) -> str:
-    """One hash over the input files' names and bytes: tells whether the inputs changed."""
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inputs_sha256(sources: dict[str, SourceFile], known: dict[str, str] | None = None) -> str:
+    """One hash over the input files' names and bytes: tells whether the inputs changed.
+
+    known: table -> its file's SHA-256 when already computed (a build hashes each file once)."""
     digest = hashlib.sha256()
     for name in sorted(sources):
         path = sources[name].path
-        digest.update(f"{name}:{path.name}:".encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        sha = (known or {}).get(name) or file_sha256(path)
+        digest.update(f"{name}:{path.name}:{sha}\n".encode())
     return digest.hexdigest()
 
 

@@ -275,3 +275,16 @@ def test_a_new_response_earlier_than_the_kept_one_reloads_the_surveys(inputs, tm
     assert_same_database(inputs.database, tmp_path / "whole.duckdb")
     with duckdb.connect(str(inputs.database), read_only=True) as con:
         assert con.execute("SELECT response_id FROM survey_responses").fetchall() == [("s2",)]
+
+
+def test_benchmarks_changed_by_a_recompute_are_reloaded_by_the_next_build(inputs, tmp_path):
+    from scorecard.warehouse import recompute
+
+    inputs.add("interactions", ix("a", "2026-01-05 10:00"))
+    inputs.build()
+    recompute(Config(benchmarks=None), database=inputs.database)
+    inputs.build()
+    assert _state(inputs.database)["benchmarks"]["action"] == "reload"
+    inputs.database.rename(tmp_path / "inc.duckdb")
+    build(Config(), data_dir=inputs.dir, database=inputs.database, full=True)
+    assert_same_database(tmp_path / "inc.duckdb", inputs.database)
