@@ -1,7 +1,9 @@
 """The DuckDB warehouse: build it from an input folder, (re)compute the scorecard in it, open it.
 
 A build writes a new database file beside the old one and moves it into place only when every
-step succeeded, so a failed build never leaves a half-written database behind. Builds and
+step succeeded, so a failed build never leaves a half-written database behind. When the old
+database records how its tables were loaded, the new file starts as a copy of it and only what
+changed in the input files is loaded (increments.py); the scorecard is always computed again. Builds and
 recomputes hold the run lock (runlock.py); the half-written file of a killed build is removed by
 the next one. The database is derived data: a damaged file is rebuilt from the inputs.
 """
