@@ -288,3 +288,49 @@ def test_benchmarks_changed_by_a_recompute_are_reloaded_by_the_next_build(inputs
     inputs.database.rename(tmp_path / "inc.duckdb")
     build(Config(), data_dir=inputs.dir, database=inputs.database, full=True)
     assert_same_database(tmp_path / "inc.duckdb", inputs.database)
+
+
+@pytest.mark.parametrize(
+    "case,reason",
+    [
+        ("other line ends", "the new rows end their lines differently"),
+        ("decimal comma", "the new rows need another way of reading than the old ones"),
+        ("gzip", "changed"),
+    ],
+)
+def test_new_rows_read_otherwise_than_the_old_ones_reload_the_table(inputs, tmp_path, case, reason):
+    rows = [ix(f"a{i}", "2026-01-05 10:00", handle=f"1{i}.5") for i in range(5)]
+    path = inputs.dir / "interactions.csv"
+    inputs.set("interactions", rows).write()
+    if case == "decimal comma":  # a ;-separated export, first without a decimal in sight
+        text = path.read_text(encoding="utf-8").replace(",", ";").replace(".5", "")
+        path.write_text(text, encoding="utf-8", newline="")
+    elif case == "gzip":
+        import gzip
+
+        path.with_suffix(".csv.gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    build(Config(), data_dir=inputs.dir, database=inputs.database)
+    if case == "other line ends":
+        with path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write(f"b,2026-01-06 10:00,{PARIS},chat,,,,,,,,,\n")
+    elif case == "decimal comma":
+        with path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write(f"b;2026-01-06 10:00;{PARIS};chat;;;;;;;;;150,5\n")
+    else:
+        import gzip
+
+        gz = path.with_suffix(".csv.gz")
+        gz.write_bytes(
+            gzip.compress(gzip.decompress(gz.read_bytes()) + f"b,2026-01-06,{PARIS},chat,,,,,,,,,\r\n".encode())
+        )
+    events: list[str] = []
+    build(Config(), data_dir=inputs.dir, database=inputs.database, progress=events.append)
+    state = _state(inputs.database)["interactions"]
+    assert (state["action"], state["reason"]) == ("reload", reason)
+    assert state["rows"] == 6 and state["rows_read"] == 6
+    build(Config(), data_dir=inputs.dir, database=tmp_path / "whole.duckdb")
+    assert_same_database(inputs.database, tmp_path / "whole.duckdb")
+    with duckdb.connect(str(inputs.database), read_only=True) as con:
+        handle = con.execute("SELECT handle_time_s FROM interactions WHERE interaction_id = 'b'").fetchall()
+    assert handle == ([(150.5,)] if case == "decimal comma" else [(None,)])
