@@ -390,12 +390,12 @@ def _build_on(
             if source is None:
                 notes.extend(f"no {table} table: {note}" for note in skipped(inputs.data_dir, table))
             upstream = increments.DEPENDS_ON.get(table)
-            if step.action != "reload" and upstream and actions[upstream] == "append":
-                found = increments.resolvable(con, table)
-                if found:
-                    step = increments.Step(
-                        table, "reload", f"{found:,} rows set aside for an unknown interaction_id now find it", source
-                    )
+            if upstream and step.action != "reload" and source is not None:
+                if actions[upstream] == "reload":  # also when its append turned into a reload
+                    step = increments.Step(table, "reload", f"{upstream} reloaded", source)
+                elif actions[upstream] == "append" and (found := increments.resolvable(con, table)):
+                    why = f"{found:,} rows set aside for an unknown interaction_id now find it"
+                    step = increments.Step(table, "reload", why, source)
             actions[table] = step.action
             started = time.perf_counter()
             if step.action == "reuse":

@@ -301,7 +301,9 @@ def test_benchmarks_changed_by_a_recompute_are_reloaded_by_the_next_build(inputs
 def test_new_rows_read_otherwise_than_the_old_ones_reload_the_table(inputs, tmp_path, case, reason):
     rows = [ix(f"a{i}", "2026-01-05 10:00", handle=f"1{i}.5") for i in range(5)]
     path = inputs.dir / "interactions.csv"
-    inputs.set("interactions", rows).write()
+    inputs.set("interactions", rows)
+    inputs.add("survey_responses", survey("s", "csat", 4, "2026-01-05 11:00", interaction_id="a1"))
+    inputs.write()
     if case == "decimal comma":  # a ;-separated export, first without a decimal in sight
         text = path.read_text(encoding="utf-8").replace(",", ";").replace(".5", "")
         path.write_text(text, encoding="utf-8", newline="")
@@ -329,6 +331,8 @@ def test_new_rows_read_otherwise_than_the_old_ones_reload_the_table(inputs, tmp_
     state = _state(inputs.database)["interactions"]
     assert (state["action"], state["reason"]) == ("reload", reason)
     assert state["rows"] == 6 and state["rows_read"] == 6
+    surveys = _state(inputs.database)["survey_responses"]  # checked against the interactions
+    assert (surveys["action"], surveys["reason"]) == ("reload", "interactions reloaded")
     build(Config(), data_dir=inputs.dir, database=tmp_path / "whole.duckdb")
     assert_same_database(inputs.database, tmp_path / "whole.duckdb")
     with duckdb.connect(str(inputs.database), read_only=True) as con:
