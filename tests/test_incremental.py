@@ -338,3 +338,30 @@ def test_new_rows_read_otherwise_than_the_old_ones_reload_the_table(inputs, tmp_
     with duckdb.connect(str(inputs.database), read_only=True) as con:
         handle = con.execute("SELECT handle_time_s FROM interactions WHERE interaction_id = 'b'").fetchall()
     assert handle == ([(150.5,)] if case == "decimal comma" else [(None,)])
+
+
+def test_a_build_killed_while_building_on_the_database_leaves_it_as_it_was(inputs, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    inputs.add("interactions", *[ix(f"a{i}", "2026-01-05 10:00") for i in range(5)])
+    inputs.build()
+    before = inputs.database.read_bytes()
+    with (inputs.dir / "interactions.csv").open("a", encoding="utf-8", newline="") as fh:
+        fh.write(f"b,2026-01-06 10:00,{PARIS},chat,,,,,,,,,\r\n")
+    code = (
+        "from scorecard.config import Config; from scorecard.warehouse import build; "
+        f"build(Config(), data_dir={str(inputs.dir)!r}, database={str(inputs.database)!r})"
+    )
+    env = {**os.environ, "SCORECARD_FAULT": "build", "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert inputs.database.read_bytes() == before
+    assert [p.name for p in inputs.base.glob(".db.duckdb.building-*")]  # what the kill left
+    events: list[str] = []
+    build(Config(), data_dir=inputs.dir, database=inputs.database, progress=events.append)
+    assert not list(inputs.base.glob(".db.duckdb.building-*"))
+    assert _state(inputs.database)["interactions"]["action"] == "append"
+    build(Config(), data_dir=inputs.dir, database=tmp_path / "whole.duckdb")
+    assert_same_database(inputs.database, tmp_path / "whole.duckdb")
