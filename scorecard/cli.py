@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .progress import ProgressBars
 
 DEFAULT_CONFIG = "scorecard.yml"  # looked for in the data folder (configsource.CONFIG_NAME)
+FULL = ("--full", "--rebuild")
+FULL_HELP = "load every input table again (default: only what changed since the database was built)"
 
 
 class Progress:
@@ -138,7 +140,7 @@ def cmd_build(args) -> int:
 
     with Progress(args.quiet) as progress:
         config = _config(args, progress)
-        summary = build(config, database=args.db, progress=progress)
+        summary = build(config, database=args.db, progress=progress, full=args.full)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary.line())
@@ -178,6 +180,10 @@ def cmd_publish(args) -> int:
             k: Path(v).resolve() for k, v in (("data", args.data), ("site", args.site), ("database", args.db)) if v
         }
         config = config.model_copy(update=overrides)
+        if args.full:  # the publish then finds the database current
+            from .warehouse import build
+
+            build(config, progress=progress, full=True)
         summary = publish(
             config,
             period=args.period or None,
@@ -261,6 +267,7 @@ def parser() -> argparse.ArgumentParser:
 
     sp = with_config(sub.add_parser("build", help="load and validate the inputs, compute every KPI"))
     sp.add_argument("--data", help="input folder (default: `data` in the configuration)")
+    sp.add_argument(*FULL, action="store_true", help=FULL_HELP)
     sp.set_defaults(func=cmd_build)
 
     sp = with_config(sub.add_parser("compute", help="recompute results in a built database (after changing targets)"))
@@ -286,6 +293,7 @@ def parser() -> argparse.ArgumentParser:
         help="rendering back end (default: $RENDERER, else quarto when installed, else builtin)",
     )
     sp.add_argument("--workers", type=int, help="notebook workers (default: one per core)")
+    sp.add_argument(*FULL, action="store_true", help=FULL_HELP)
     sp.set_defaults(func=cmd_publish)
 
     sp = with_config(sub.add_parser("quarantine", help="count the rows set aside, per table and reason"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -29,15 +30,23 @@ def table_files(config) -> dict[str, str]:
     return {t: s.file for t, s in config.tables.items() if s.file}
 
 
-def inputs_sha256(sources: dict[str, SourceFile]) -> str:
-    """One hash over the input files' names and bytes: tells whether the inputs changed."""
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inputs_sha256(sources: dict[str, SourceFile], known: dict[str, str] | None = None) -> str:
+    """One hash over the input files' names and bytes: tells whether the inputs changed.
+
+    known: table -> its file's SHA-256 when already computed (a build hashes each file once)."""
     digest = hashlib.sha256()
     for name in sorted(sources):
         path = sources[name].path
-        digest.update(f"{name}:{path.name}:".encode())
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        sha = (known or {}).get(name) or file_sha256(path)
+        digest.update(f"{name}:{path.name}:{sha}\n".encode())
     return digest.hexdigest()
 
 
@@ -162,9 +171,10 @@ def _select(
     mapping: dict[str, str] | str,
     settings: TableSettings,
     reader: Reader,
-) -> tuple[str, list[str]]:
-    """The SELECT list turning the file's columns into the contract's, as text, and the columns the
-    preset's product does not export that the file indeed lacks (they load empty)."""
+) -> tuple[str, list[str], str | None]:
+    """The SELECT list turning the file's columns into the contract's, as text, the columns the
+    preset's product does not export that the file indeed lacks (they load empty), and the decimal
+    mark used for numbers (None: the contract's dot)."""
     preset = check_preset(mapping, table.name) if isinstance(mapping, str) else None
     renames = preset.columns if preset else mapping
     derived = {c: str(spec) for c, spec in (preset.derive if preset else {}).items()}
@@ -198,7 +208,19 @@ def _select(
     return (
         ", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names),
         lacking,
+        decimal if decimal == "," else None,
     )
+
+
+@dataclass(frozen=True)
+class RawLoad:
+    """What reading one file gave: its rows, and the file-wide choices made while reading it (an
+    appended part must be read with the same choices to give the rows a whole read would)."""
+
+    rows: int
+    encoding: str  # the text's encoding ("utf-8" for a direct read)
+    normalised: bool  # decoded and newline-normalised here before DuckDB read it
+    decimal: str | None  # "," when numbers were read with a decimal comma
 
 
 def load_raw(
@@ -212,6 +234,17 @@ def load_raw(
     `mapping` renames source columns, or names a help-desk preset; `settings` says how to read the
     file when detection does not fit (encoding, delimiter, decimal, sheet, timestamp format). The
     columns the preset's product does not export, and the file lacks, are recorded in absent_columns."""
+    return read_raw(con, source, mapping, settings).rows
+
+
+def read_raw(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    mapping: dict[str, str] | str,
+    settings: TableSettings | None = None,
+    normalise: bool = False,
+) -> RawLoad:
+    """load_raw, also saying how the file was read (see RawLoad); `normalise` forces the decoded copy."""
     table = TABLES[source.table]
     settings = settings or TableSettings()
     if isinstance(mapping, str):
@@ -221,14 +254,14 @@ def load_raw(
             raise ConfigError(f"columns: {table.name}: {exc}") from None
     check_timestamp_format(con, table.name, settings.timestamp_format)
     with tempfile.TemporaryDirectory(prefix="scorecard-") as work:
-        reader = Reader(con, source, settings, Path(work))
+        reader = Reader(con, source, settings, Path(work), normalise=normalise)
         try:
             error = None
             while True:
                 try:
                     scan = reader.scan() if error is None else reader.retry(error)
                     found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-                    select, lacking = _select(con, table, scan, found, mapping, settings, reader)
+                    select, lacking, decimal = _select(con, table, scan, found, mapping, settings, reader)
                     # The table's rowid follows insertion order, which DuckDB keeps equal to the file's
                     # row order: validation reports rowid + 1 as the data row.
                     con.execute(f"CREATE OR REPLACE TABLE raw_{table.name} AS SELECT {select} FROM {scan}")
@@ -245,7 +278,8 @@ def load_raw(
         con.execute(
             "INSERT INTO absent_columns VALUES (?, ?, ?)", [table.name, column, check_preset(mapping, table.name).name]
         )
-    return con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
+    return RawLoad(rows, reader.encoding, reader.normalised, decimal)
 
 
 def create_empty_raw(con: duckdb.DuckDBPyConnection, table_name: str) -> None:

@@ -134,9 +134,17 @@ class Reader:
     and gives its scan, or raises the InputError that names the file and what to do."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, source: SourceFile, settings: TableSettings | None, workdir: Path
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: SourceFile,
+        settings: TableSettings | None,
+        workdir: Path,
+        normalise: bool = False,
     ):
+        """normalise: decode and normalise the file even when DuckDB could read it directly (the
+        appended part of a file whose first part had to be normalised is read the same way)."""
         self.con, self.source, self.settings, self.workdir = con, source, settings or TableSettings(), workdir
+        self.force_normalise = normalise
         self.path = source.path
         self.encoding = "utf-8"
         self.delimiter: str | None = None
@@ -154,7 +162,7 @@ class Reader:
             return f"read_parquet({_literal(str(self.path))})"
         if fmt == "xlsx":
             return self._workbook()
-        if self.settings.encoding not in (None, "utf-8"):
+        if self.settings.encoding not in (None, "utf-8") or self.force_normalise:
             return self._normalise()
         return self._csv(self.path)
 

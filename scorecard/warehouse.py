@@ -1,7 +1,9 @@
 """The DuckDB warehouse: build it from an input folder, (re)compute the scorecard in it, open it.
 
 A build writes a new database file beside the old one and moves it into place only when every
-step succeeded, so a failed build never leaves a half-written database behind. Builds and
+step succeeded, so a failed build never leaves a half-written database behind. When the old
+database records how its tables were loaded, the new file starts as a copy of it and only what
+changed in the input files is loaded (increments.py); the scorecard is always computed again. Builds and
 recomputes hold the run lock (runlock.py); the half-written file of a killed build is removed by
 the next one. The database is derived data: a damaged file is rebuilt from the inputs.
 """
@@ -9,6 +11,7 @@ the next one. The database is derived data: a damaged file is rebuilt from the i
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,17 +21,26 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from . import __version__, faults
+from . import __version__, faults, increments
 from .accountability import compute_escalation_path
 from .analysis import compute_analysis, latest_counts
 from .catalog import Catalog, load_catalog
 from .commentary import compute_commentary
-from .config import Config
+from .config import Config, TableSettings
 from .contract import TABLES
 from .errors import ConfigError, InputError, ScorecardError
 from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
-from .loading import SourceFile, create_empty_raw, find_sources, inputs_sha256, load_raw, skipped, table_files
+from .loading import (
+    SourceFile,
+    create_empty_raw,
+    find_sources,
+    inputs_sha256,
+    load_raw,
+    read_raw,
+    skipped,
+    table_files,
+)
 from .needs import ABSENT_DDL
 from .progress import event
 from .runlock import pid_alive, run_lock, state_dir_for
@@ -178,7 +190,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
                                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
     install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
-    compute_measures(con, cutoff)
+    compute_measures(con, cutoff, catalog)
     done("measures")
     warnings = compute_scores(con, config, catalog)
     done("scores")
@@ -246,15 +258,39 @@ def build(
     database: str | Path | None = None,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    full: bool = False,
 ) -> BuildSummary:
-    """Load and validate every input table, compute the scorecard, and store it all in `database`."""
+    """Load and validate every input table, compute the scorecard, and store it all in `database`.
+
+    When `database` exists and records how its tables were loaded, only what changed in the input
+    files is loaded (increments.py); `full` loads everything again."""
     database = Path(database or config.database)
     with run_lock(state_dir_for(config, database), "build"):
-        return _build(config, data_dir, database, catalog, progress)
+        return _build(config, data_dir, database, catalog, progress, full)
+
+
+@dataclass
+class _Inputs:
+    """The input files of one build and what is known about them before loading."""
+
+    data_dir: Path
+    sources: dict[str, SourceFile]  # the input folder's tables
+    benchmarks: SourceFile | None  # from the input folder or the configuration
+    scans: dict[str, increments.FileScan]
+    inputs_sha256: str
+    load_fingerprint: str
+
+    def source(self, table: str) -> SourceFile | None:
+        return self.benchmarks if table == "benchmarks" else self.sources.get(table)
 
 
 def _build(
-    config: Config, data_dir: str | Path | None, database: Path, catalog: Catalog | None, progress: Progress | None
+    config: Config,
+    data_dir: str | Path | None,
+    database: Path,
+    catalog: Catalog | None,
+    progress: Progress | None,
+    full: bool = False,
 ) -> BuildSummary:
     say = progress or (lambda _msg: None)
     catalog = catalog or load_catalog()
@@ -262,52 +298,186 @@ def _build(
     sources = find_sources(data_dir, files=table_files(config))
     database.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_builds(database)
+    benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
+    extra = {"benchmarks": benchmarks} if benchmarks is not None and "benchmarks" not in sources else {}
+    fingerprint = increments.fingerprint(config, catalog)
+    if full:
+        previous, why = {}, "a whole build was asked for"
+    elif database.exists() and not is_readable(database):
+        previous, why = {}, f"{database} cannot be read"
+    else:
+        previous, why = increments.previous_state(database, fingerprint)
+    started = time.perf_counter()
+    scans, inputs_hash = increments.scan_inputs(sources, extra, previous)
+    size = sum(s.size for s in scans.values())
+    say(event("load", f"hashed {len(scans)} input files ({size / 2**20:,.1f} MiB)", started))
+    inputs = _Inputs(data_dir, sources, benchmarks, scans, inputs_hash, fingerprint)
+    if why is None:
+        steps, why = increments.plan(previous, {t: inputs.source(t) for t in TABLES}, scans)
+        if why is None:
+            try:
+                return _build_on(config, database, catalog, say, inputs, previous, steps)
+            except increments.NotIncremental as exc:
+                why = str(exc)
+            except duckdb.Error as exc:  # the old database is derived data: load everything instead
+                why = f"building on {database.name} failed ({str(exc).strip().splitlines()[0]})"
+    say(f"loading every table: {why}")
+    return _build_whole(config, database, catalog, say, inputs, why)
+
+
+def _build_whole(
+    config: Config, database: Path, catalog: Catalog, say: Progress, inputs: _Inputs, why: str
+) -> BuildSummary:
+    """Load and validate every table into a new database file, then compute."""
+    sources, data_dir = inputs.sources, inputs.data_dir
+
+    def work(con: duckdb.DuckDBPyConnection) -> list[str]:
+        con.execute(ABSENT_DDL)  # filled by load_raw: columns a preset's export lacks
+        notes: list[str] = []  # files that look like a table but are not read
+        read: dict[str, int] = {}
+        state: list[tuple] = []
+        for name in TABLES:
+            source = inputs.source(name)
+            if source is not None:
+                started = time.perf_counter()
+                loaded = read_raw(con, source, config.columns.get(name, {}), config.tables.get(name))
+                read[name] = loaded.rows
+                say(event("load", f"read {source.path.name}: {read[name]:,} rows", started, read[name]))
+                state.append(
+                    increments.state_row(
+                        name, source, inputs.scans[name], loaded.rows, loaded, "load", loaded.rows, why
+                    )
+                )
+            else:
+                create_empty_raw(con, name)
+                notes.extend(f"no {name} table: {note}" for note in skipped(data_dir, name))
+                state.append(increments.state_row(name, None, None, 0, None, "load", 0, "no file"))
+        started = time.perf_counter()
+
+        def validated(table: str) -> None:
+            nonlocal started
+            say(event("validate", f"validated {table}", started, read.get(table)))
+            started = time.perf_counter()
+
+        validate_all(con, sources["org_units"].path.name, config.survey_window_days, catalog.ids, progress=validated)
+        _finish_loading(con, config, inputs, state)
+        return notes
+
+    return _in_staging(config, database, catalog, say, None, work)
+
+
+def _build_on(
+    config: Config,
+    database: Path,
+    catalog: Catalog,
+    say: Progress,
+    inputs: _Inputs,
+    previous: dict[str, dict],
+    steps: list[increments.Step],
+) -> BuildSummary:
+    """Build on a copy of the existing database: reuse, append to or reload each table as planned."""
+    checks = increments.validators(config.survey_window_days, catalog.ids)
+
+    def work(con: duckdb.DuckDBPyConnection) -> list[str]:
+        con.execute(ABSENT_DDL)
+        notes: list[str] = []
+        state: list[tuple] = []
+        actions = {step.table: step.action for step in steps}
+        for step in steps:
+            table, source, before = step.table, step.source, previous[step.table]
+            mapping, settings = config.columns.get(table, {}), config.tables.get(table) or TableSettings()
+            scan, file = inputs.scans.get(table), source.path.name if source else f"(no {table} file)"
+            if source is None:
+                notes.extend(f"no {table} table: {note}" for note in skipped(inputs.data_dir, table))
+            upstream = increments.DEPENDS_ON.get(table)
+            if upstream and step.action != "reload" and source is not None:
+                if actions[upstream] == "reload":  # also when its append turned into a reload
+                    step = increments.Step(table, "reload", f"{upstream} reloaded", source)
+                elif actions[upstream] == "append" and (found := increments.resolvable(con, table)):
+                    why = f"{found:,} rows set aside for an unknown interaction_id now find it"
+                    step = increments.Step(table, "reload", why, source)
+            actions[table] = step.action
+            started = time.perf_counter()
+            if step.action == "reuse":
+                say(event("load", f"reused {table} ({step.reason})", started))
+                state.append(increments.state_row(table, source, scan, before["rows"], before, "reuse", 0, step.reason))
+                continue
+            if step.action == "append":
+                try:
+                    loaded = increments.read_new_rows(con, step, before, mapping, settings)
+                    say(event("load", f"appended to {table}: {loaded.rows:,} new rows of {file}", started, loaded.rows))
+                    started = time.perf_counter()
+                    increments.append_validated(con, table, checks[table], before["rows"])
+                except increments.NotIncremental as exc:  # the table is reloaded instead
+                    step = increments.Step(table, "reload", str(exc).removeprefix(f"{table}: "), source)
+                    actions[table] = "reload"
+                else:
+                    say(event("validate", f"validated {table}: {loaded.rows:,} new rows", started, loaded.rows))
+                    rows = before["rows"] + loaded.rows
+                    state.append(
+                        increments.state_row(table, source, scan, rows, before, "append", loaded.rows, step.reason)
+                    )
+                    continue
+            started = time.perf_counter()
+            loaded = increments.reload(con, table, source, mapping, settings)
+            rows = loaded.rows if loaded else 0
+            say(event("load", f"reloaded {table} ({step.reason}): {rows:,} rows of {file}", started, rows))
+            started = time.perf_counter()
+            checks[table](con)
+            con.execute(f"DROP TABLE raw_{table}")
+            say(event("validate", f"validated {table}", started, rows))
+            state.append(increments.state_row(table, source, scan, rows, loaded, "reload", rows, step.reason))
+        _finish_loading(con, config, inputs, state)
+        return notes
+
+    return _in_staging(config, database, catalog, say, database, work)
+
+
+def _finish_loading(con: duckdb.DuckDBPyConnection, config: Config, inputs: _Inputs, state: list[tuple]) -> None:
+    """The checks on the loaded tables as a whole, and the records of what was loaded from where."""
+    sources = inputs.sources
+    check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
+    if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
+        raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
+    con.execute("CREATE OR REPLACE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute(
+        "INSERT INTO meta VALUES ('timezone', ?), ('survey_window_days', ?), ('data_dir', ?), "
+        "('inputs_sha256', ?), ('version', ?)",
+        [
+            config.timezone,
+            str(config.survey_window_days),
+            str(inputs.data_dir.resolve()),
+            inputs.inputs_sha256,
+            __version__,
+        ],
+    )
+    con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(inputs.benchmarks, "benchmarks" in sources))
+    increments.write_state(con, state, inputs.load_fingerprint)
+
+
+def _in_staging(
+    config: Config,
+    database: Path,
+    catalog: Catalog,
+    say: Progress,
+    start_from: Path | None,
+    work: Callable[[duckdb.DuckDBPyConnection], list[str]],
+) -> BuildSummary:
+    """Run `work` (loading) and compute in a staging file (a copy of `start_from`, or new), then
+    move it into place: a failed or killed build never leaves a half-written database."""
     staging = database.with_name(f".{database.name}.building-{os.getpid()}")
     _remove(staging)
     faults.point("load")
     try:
+        if start_from is not None:
+            started = time.perf_counter()
+            shutil.copyfile(start_from, staging)
+            size = staging.stat().st_size
+            say(event("load", f"copied {start_from.name} ({size / 2**20:,.1f} MiB) to build on", started))
         con = duckdb.connect(str(staging))
         try:
             _session(con, config)
-            con.execute(ABSENT_DDL)  # filled by load_raw: columns a preset's export lacks
-            benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
-            notes: list[str] = []  # files that look like a table but are not read
-            read: dict[str, int] = {}
-            for name in TABLES:
-                source = benchmarks if name == "benchmarks" else sources.get(name)
-                if source is not None:
-                    started = time.perf_counter()
-                    read[name] = load_raw(con, source, config.columns.get(name, {}), config.tables.get(name))
-                    say(event("load", f"read {source.path.name}: {read[name]:,} rows", started, read[name]))
-                else:
-                    create_empty_raw(con, name)
-                    notes.extend(f"no {name} table: {note}" for note in skipped(data_dir, name))
-            started = time.perf_counter()
-
-            def validated(table: str) -> None:
-                nonlocal started
-                say(event("validate", f"validated {table}", started, read.get(table)))
-                started = time.perf_counter()
-
-            validate_all(
-                con, sources["org_units"].path.name, config.survey_window_days, catalog.ids, progress=validated
-            )
-            check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
-            if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
-                raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
-            con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            con.execute(
-                "INSERT INTO meta VALUES ('timezone', ?), ('survey_window_days', ?), ('data_dir', ?), "
-                "('inputs_sha256', ?), ('version', ?)",
-                [
-                    config.timezone,
-                    str(config.survey_window_days),
-                    str(data_dir.resolve()),
-                    inputs_sha256(sources),
-                    __version__,
-                ],
-            )
-            con.executemany("INSERT INTO meta VALUES (?, ?)", _benchmarks_meta(benchmarks, "benchmarks" in sources))
+            notes = work(con)
             warnings = notes + compute(con, config, catalog, say)
             summary = summarize(con, database, warnings)
             con.execute("CHECKPOINT")
@@ -386,6 +556,9 @@ def _reload_benchmarks(
     con.execute("DROP TABLE raw_benchmarks")
     con.execute("DELETE FROM meta WHERE key IN ('benchmarks_from', 'benchmarks', 'benchmarks_sha256')")
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(entries.items()))
+    # the next build must not take this table for the one its load record describes
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'load_state'").fetchone()[0]:
+        con.execute("UPDATE load_state SET file = '(set by compute)', sha256 = NULL WHERE table_name = 'benchmarks'")
 
 
 def _remove_dead_builds(database: Path) -> None:

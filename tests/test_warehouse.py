@@ -47,6 +47,7 @@ TABLES_IN_DB = {
     "initiative_monthly",
     "catalog_changes",
     "absent_columns",
+    "load_state",
 }
 
 
