@@ -189,7 +189,7 @@ class Kpi(BaseModel):
         if missing:
             raise ValueError(
                 f"{where}: method {method} needs parameter {', '.join(repr(m) for m in missing)} "
-                f"({model.__doc__.split(chr(10))[0].rstrip('.')})"
+                f"({(model.__doc__ or '').split(chr(10))[0].rstrip('.')})"
             )
         unknown = [name for name in params if name not in model.model_fields]
         if unknown:

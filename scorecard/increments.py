@@ -228,6 +228,7 @@ def _compare(table: str, source: SourceFile | None, before: dict, scan: FileScan
         return "reload", "a new file"
     if before["file"] != source.path.name:
         return "reload", f"another file (was {before['file']})"
+    assert scan is not None  # scan_inputs scans every file found
     if scan.sha256 == before["sha256"] and scan.size == before["size"]:
         return "reuse", "unchanged"
     if table not in APPENDABLE or not is_plain_text(source):
@@ -253,6 +254,7 @@ def _compare(table: str, source: SourceFile | None, before: dict, scan: FileScan
 def read_new_rows(con, step: Step, before: dict, mapping, settings) -> RawLoad:
     """raw_<table> from the bytes after the old file's end, read with the old file's choices."""
     source = step.source
+    assert source is not None  # only a table with a file is planned as an append
     with tempfile.TemporaryDirectory(prefix="scorecard-append-") as work:
         part = Path(work) / source.path.name
         with source.path.open("rb") as src, part.open("wb") as out:
@@ -403,6 +405,7 @@ def state_row(
     """One load_state row; `loaded` is how the file was read (this build's, or the old record's)."""
     if source is None:
         return (table, None, None, 0, None, None, None, 0, None, None, None, action, 0, reason)
+    assert scan is not None and loaded is not None  # a file is always scanned, and read or reused
     if isinstance(loaded, dict):
         how = (loaded["encoding"], loaded["normalised"], loaded["decimal"])
     else:

@@ -27,6 +27,7 @@ from datetime import datetime
 import duckdb
 
 from .catalog import BREAKDOWN_TABLES, Catalog, load_catalog
+from .db import scalar
 from .kpisql import (
     DIMENSIONS,
     Grouping,
@@ -77,7 +78,7 @@ _UNITS = {
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
     """DuckDB's memory_limit of this connection in bytes (it reads back as e.g. '2.7 GiB')."""
-    value = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    value = scalar(con, "SELECT current_setting('memory_limit')")
     match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", str(value))
     if not match or match.group(2) not in _UNITS:
         return float(2**40)  # no limit, or a form not known here: one piece
@@ -146,10 +147,9 @@ def compute_kpi_rows(
         con.execute(rollup_sql(source, column_names(aggregates), grouping))
         con.execute(f"DROP TABLE sums_{source.name}")
     if medians:
-        copies = con.execute("SELECT count(*) FROM unit_tree").fetchone()[0] / max(
-            1, con.execute("SELECT count(*) FROM org_units").fetchone()[0]
-        )
+        copies = scalar(con, "SELECT count(*) FROM unit_tree") / max(1, scalar(con, "SELECT count(*) FROM org_units"))
     for source, values in medians.items():
+        assert source.period_column is not None  # a median is over a record table's date column
         budget = memory_limit_bytes(con) / MEDIAN_BYTES_PER_VALUE / len(values)
         rows_per_piece = max(1, int(budget / copies / max(1, len(grouping.dimensions))))
         for i, (low, high) in enumerate(median_pieces(con, rows_per_piece, source.table, source.period_column)):

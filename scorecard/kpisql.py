@@ -108,7 +108,7 @@ class Source:
         a, f = self.alias, grouping.fields()
         month = f"{a}.{self.period_column}" if self.labelled else f"date_trunc('month', {a}.{self.period_column})"
         columns = [f"{a}.*", f"{month} AS month"]
-        joins = []
+        joins: list[str] = []
         for name, derived in DERIVED.get(self.table, {}).items():
             if re.search(rf"\b{name}\b", sql):
                 columns.append(f"{derived.sql} AS {name}")
@@ -221,6 +221,7 @@ def compile_kpi(kpi: Kpi) -> Compiled:
         assert isinstance(p, RatioParams)
         den_side: RatioSide = p.denominator
         den_src = Source(den_side.table or kpi.table, den_side.period_column or kpi.period_column)
+        assert p.numerator.expression is not None  # RatioParams requires it
         out.sums[src] = [
             f"{_count(p.numerator.filter)} AS {c['rows']}",
             f"sum({_where(p.numerator.expression, p.numerator.filter)}) AS {c['sum']}",

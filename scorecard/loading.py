@@ -14,11 +14,13 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
 from .config import TableSettings
 from .contract import TABLES, Table
+from .db import scalar
 from .errors import ConfigError, InputError
 from .needs import ABSENT_DDL
 from .presets import Preset, check_preset, derived_sql, values_sql
@@ -175,8 +177,12 @@ def _select(
     """The SELECT list turning the file's columns into the contract's, as text, the columns the
     preset's product does not export that the file indeed lacks (they load empty), and the decimal
     mark used for numbers (None: the contract's dot)."""
-    preset = check_preset(mapping, table.name) if isinstance(mapping, str) else None
-    renames = preset.columns if preset else mapping
+    preset: Preset | None
+    if isinstance(mapping, str):
+        preset = check_preset(mapping, table.name)
+        renames = preset.columns
+    else:
+        preset, renames = None, mapping
     derived = {c: str(spec) for c, spec in (preset.derive if preset else {}).items()}
     # a column the file itself provides under the contract's name wins over the preset's derivation
     derived = {c: v for c, v in derived.items() if c not in {f.strip().lower() for f in found}}
@@ -200,10 +206,11 @@ def _select(
             expr = _decimal_sql(expr)
         sql[c] = expr
     found_lower = {f.strip().lower(): f for f in found}
-    for c in derived:
-        expr = derived_sql(preset.derive[c], sql, found_lower)
-        if expr is not None:
-            sql[c] = values_sql(expr, preset.values[c]) if c in preset.values else expr
+    if preset is not None:  # derived columns come only from a preset
+        for c in derived:
+            made = derived_sql(preset.derive[c], sql, found_lower)
+            if made is not None:
+                sql[c] = values_sql(made, preset.values[c]) if c in preset.values else made
     lacking = [c for c in (preset.absent if preset else ()) if c not in sql]
     return (
         ", ".join(f"{sql[c]} AS {c}" if c in sql else f"CAST(NULL AS VARCHAR) AS {c}" for c in table.column_names),
@@ -274,11 +281,12 @@ def read_raw(
             reader.close()
     con.execute(ABSENT_DDL)
     con.execute("DELETE FROM absent_columns WHERE table_name = ?", [table.name])
-    for column in lacking:  # only ever a preset's columns
+    for column in lacking:  # only ever a preset's columns, so `mapping` names a preset
         con.execute(
-            "INSERT INTO absent_columns VALUES (?, ?, ?)", [table.name, column, check_preset(mapping, table.name).name]
+            "INSERT INTO absent_columns VALUES (?, ?, ?)",
+            [table.name, column, check_preset(cast(str, mapping), table.name).name],
         )
-    rows = con.execute(f"SELECT count(*) FROM raw_{table.name}").fetchone()[0]
+    rows = scalar(con, f"SELECT count(*) FROM raw_{table.name}")
     return RawLoad(rows, reader.encoding, reader.normalised, decimal)
 
 

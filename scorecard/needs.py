@@ -18,6 +18,7 @@ from typing import NamedTuple
 import duckdb
 
 from .catalog import Catalog, CountParams, Kpi, MeanParams, NpsParams, ProportionParams, load_catalog, source_table
+from .db import scalar
 from .kpisql import DERIVED, compile_kpi
 
 
@@ -99,9 +100,10 @@ ABSENT_DDL = """CREATE TABLE IF NOT EXISTS absent_columns (
 def absent_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(table, column) -> the preset whose export lacks it; empty for a database built before the
     table existed."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'absent_columns' AND schema_name = current_schema()"
-    ).fetchone()[0]
+    exists = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'absent_columns' AND schema_name = current_schema()",
+    )
     if not exists:
         return {}
     rows = con.execute("SELECT table_name, column_name, preset FROM absent_columns").fetchall()

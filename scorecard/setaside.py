@@ -15,6 +15,7 @@ import duckdb
 
 from .config import Config
 from .contract import TABLES
+from .db import first_row, scalar
 from .errors import InputError
 
 # Non-ISO dates: 05/01/2026, 5.1.26, 01-05-2026 10:00 (which of day and month comes first is never guessed)
@@ -68,17 +69,18 @@ def check_set_aside(con: duckdb.DuckDBPyConnection, files: dict[str, str], confi
         if table not in files or not counts.get(table):
             continue
         aside = counts[table]
-        total = aside + con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        total = aside + scalar(con, f"SELECT count(*) FROM {table}")
         limit = limit_for(config, table)
         if aside <= limit * total or aside < MIN_SET_ASIDE:
             continue
-        reason, n, row, value = con.execute(
+        reason, n, row, value = first_row(
+            con,
             """
             SELECT reason, count(*) OVER (PARTITION BY reason) AS n, "row", value FROM quarantine
             WHERE table_name = ? QUALIFY row_number() OVER (PARTITION BY reason ORDER BY "row") = 1
             ORDER BY n DESC, "row" LIMIT 1""",
             [table],
-        ).fetchone()
+        )
         hint = _hint(table, reason, value)
         raise InputError(
             f"{files[table]}: {aside:,} of {total:,} rows ({aside / total:.0%}) set aside, more than the "

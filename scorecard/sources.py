@@ -82,7 +82,7 @@ def find_sources(data_dir: Path, require: bool = True, files: dict[str, str] | N
             )
         by_name[table] = [path] + [p for p in by_name.get(table, []) if p.resolve() != path.resolve()]
     sources: dict[str, SourceFile] = {}
-    for name, table in TABLES.items():
+    for name, contract in TABLES.items():
         paths = by_name.get(name, [])
         if len(paths) > 1:
             raise InputError(
@@ -91,7 +91,7 @@ def find_sources(data_dir: Path, require: bool = True, files: dict[str, str] | N
             )
         if paths:
             sources[name] = SourceFile(name, paths[0])
-        elif table.required and require:
+        elif contract.required and require:
             raise InputError(
                 f"{data_dir}: required file {name}.csv not found (read: {READ})"
                 + "".join(f"; {note}" for note in skipped(data_dir, name))

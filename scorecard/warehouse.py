@@ -28,6 +28,7 @@ from .catalog import Catalog, load_catalog
 from .commentary import compute_commentary
 from .config import Config, TableSettings
 from .contract import TABLES
+from .db import first_row, scalar
 from .errors import ConfigError, InputError, ScorecardError
 from .initiatives import compute_initiatives
 from .kpis import compute_measures, compute_periods
@@ -102,7 +103,7 @@ def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
 
 def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """A truncated file still opens (its catalog is at the start); its blocks are not all there."""
-    block_size, total_blocks = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+    block_size, total_blocks = first_row(con, "SELECT block_size, total_blocks FROM pragma_database_size()")
     size = path.stat().st_size
     if size < block_size * total_blocks:
         con.close()
@@ -165,9 +166,11 @@ def _cutoff(con: duckdb.DuckDBPyConnection, config: Config) -> datetime:
         if cutoff.tzinfo is not None:
             cutoff = cutoff.astimezone(ZoneInfo(config.timezone)).replace(tzinfo=None)
         return cutoff
-    row = con.execute("""SELECT max(greatest(created_at, coalesce(first_response_at, created_at),
-                                            coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
-    return row[0]
+    return scalar(
+        con,
+        """SELECT max(greatest(created_at, coalesce(first_response_at, created_at),
+                                            coalesce(resolved_at, created_at))) FROM interactions""",
+    )
 
 
 def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -186,8 +189,11 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
         started = time.perf_counter()
 
     cutoff = _cutoff(con, config)
-    low, high = con.execute("""SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
-                                                           coalesce(resolved_at, created_at))) FROM interactions""").fetchone()
+    low, high = first_row(
+        con,
+        """SELECT min(created_at), max(greatest(created_at, coalesce(first_response_at, created_at),
+                                                           coalesce(resolved_at, created_at))) FROM interactions""",
+    )
     install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
     compute_measures(con, cutoff, catalog)
@@ -210,9 +216,9 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
 
 def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str]) -> BuildSummary:
     meta = _meta(con)
-    loaded = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    loaded = {t: scalar(con, f"SELECT count(*) FROM {t}") for t in TABLES}
     quarantined = dict(con.execute("SELECT table_name, count(*) FROM quarantine GROUP BY 1").fetchall())
-    periods, complete = con.execute("SELECT count(*), count(*) FILTER (complete) FROM periods").fetchone()
+    periods, complete = first_row(con, "SELECT count(*), count(*) FILTER (complete) FROM periods")
     if meta.get("benchmarks_from") != "input":
         loaded["benchmarks"] = 0  # not rows of the input folder (quarantined ones are still counted)
     counts = latest_counts(con)
@@ -301,6 +307,8 @@ def _build(
     benchmarks = sources.get("benchmarks") or _benchmarks_file(config)
     extra = {"benchmarks": benchmarks} if benchmarks is not None and "benchmarks" not in sources else {}
     fingerprint = increments.fingerprint(config, catalog)
+    previous: dict[str, dict]
+    why: str | None
     if full:
         previous, why = {}, "a whole build was asked for"
     elif database.exists() and not is_readable(database):
@@ -419,14 +427,14 @@ def _build_on(
                     )
                     continue
             started = time.perf_counter()
-            loaded = increments.reload(con, table, source, mapping, settings)
-            rows = loaded.rows if loaded else 0
+            reloaded = increments.reload(con, table, source, mapping, settings)
+            rows = reloaded.rows if reloaded else 0
             say(event("load", f"reloaded {table} ({step.reason}): {rows:,} rows of {file}", started, rows))
             started = time.perf_counter()
             checks[table](con)
             con.execute(f"DROP TABLE raw_{table}")
             say(event("validate", f"validated {table}", started, rows))
-            state.append(increments.state_row(table, source, scan, rows, loaded, "reload", rows, step.reason))
+            state.append(increments.state_row(table, source, scan, rows, reloaded, "reload", rows, step.reason))
         _finish_loading(con, config, inputs, state)
         return notes
 
@@ -437,7 +445,7 @@ def _finish_loading(con: duckdb.DuckDBPyConnection, config: Config, inputs: _Inp
     """The checks on the loaded tables as a whole, and the records of what was loaded from where."""
     sources = inputs.sources
     check_set_aside(con, {t: str(s.path) for t, s in sources.items()}, config)
-    if con.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0:
+    if scalar(con, "SELECT count(*) FROM interactions") == 0:
         raise InputError(f"{sources['interactions'].path}: no valid interactions; see the quarantine reasons")
     con.execute("CREATE OR REPLACE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     con.execute(
@@ -520,7 +528,7 @@ def _recompute(config: Config, database: Path, catalog: Catalog, say: Progress) 
         missing = [
             t
             for t in TABLES
-            if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]).fetchone()[0]
+            if not scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t])
         ]
         if missing:
             raise ScorecardError(
@@ -557,7 +565,7 @@ def _reload_benchmarks(
     con.execute("DELETE FROM meta WHERE key IN ('benchmarks_from', 'benchmarks', 'benchmarks_sha256')")
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(entries.items()))
     # the next build must not take this table for the one its load record describes
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'load_state'").fetchone()[0]:
+    if scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'load_state'"):
         con.execute("UPDATE load_state SET file = '(set by compute)', sha256 = NULL WHERE table_name = 'benchmarks'")
 
 
