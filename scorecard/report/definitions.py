@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from ..accountability import roles, rule_trail
+from ..db import scalar
 from .queries import catalog_table, latest_complete_period, root_unit
 
 NONE = "–"
@@ -32,7 +33,7 @@ def _text(value) -> str:
 
 def catalog_version(con: duckdb.DuckDBPyConnection) -> str:
     """The catalog version the database was computed with."""
-    return con.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()[0]
+    return scalar(con, "SELECT value FROM meta WHERE key = 'catalog_version'")
 
 
 def catalog_rows(con: duckdb.DuckDBPyConnection, period: str | None = None) -> pd.DataFrame:

@@ -106,9 +106,9 @@ def initiative_alt(months: pd.DataFrame, r) -> str:
     span = f"{periods[0]} to {periods[-1]}" if periods else "no month yet"
     parts = []
     for arm, name, _line, _marker in ARMS:
-        values = months[(months["arm"] == arm) & months["value"].notna()].sort_values("period")
-        if len(values):
-            first, last = values.iloc[0], values.iloc[-1]
+        arm_months = months[(months["arm"] == arm) & months["value"].notna()].sort_values("period")
+        if len(arm_months):
+            first, last = arm_months.iloc[0], arm_months.iloc[-1]
             parts.append(
                 f"{name.lower()} from {format_value(first['value'], r.kpi_unit)} ({first['period']}) "
                 f"to {format_value(last['value'], r.kpi_unit)} ({last['period']})"

@@ -18,6 +18,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from ..db import scalar
+
 # table -> (column that decides the month, name in sentences); the optional record tables
 SOURCES: dict[str, tuple[str, str]] = {
     "survey_responses": ("responded_at", "survey"),
@@ -73,7 +75,7 @@ ORDER BY c.table_name, c.period
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+    return scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
 
 
 def source_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

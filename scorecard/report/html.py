@@ -24,6 +24,7 @@ def sparkline_svg(values: Sequence[Any], width: int = 72, height: int = 16, labe
     lo, hi = min(known), max(known)
     span = (hi - lo) or 1.0
     step = (width - 4) / max(len(points) - 1, 1)
+    current: list[tuple[float, float]]
     segments, current, last = [], [], None
     for i, v in enumerate(points):
         if v is None:

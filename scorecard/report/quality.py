@@ -10,10 +10,13 @@ read like validation reads timestamps (an offset is converted to the reporting t
 
 from __future__ import annotations
 
+from typing import cast
+
 import duckdb
 import pandas as pd
 
 from ..contract import TABLES
+from ..db import scalar
 from .freshness import SOURCES
 
 UNKNOWN_MONTH = "unknown month"
@@ -65,7 +68,7 @@ def monthly_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per (table, month) with rows read and set aside; `period` is "unknown month" for
     set-aside rows without a readable timestamp. Tables in contract order, months oldest first,
     the unknown month last."""
-    tz = con.execute("SELECT coalesce(max(value), 'UTC') FROM meta WHERE key = 'timezone'").fetchone()[0]
+    tz = scalar(con, "SELECT coalesce(max(value), 'UTC') FROM meta WHERE key = 'timezone'")
     counts = con.execute(MONTHLY_SQL, {"tz": tz}).df()
     order = {table: i for i, table in enumerate(MONTH_COLUMNS)}
     counts = counts.assign(
@@ -83,6 +86,6 @@ def monthly_rows(counts: pd.DataFrame) -> tuple[list[dict], list[str]]:
         months.append(UNKNOWN_MONTH)
     rows = {month: {"period": month} for month in months}
     for r in counts.itertuples():
-        aside = f" ({r.set_aside:,} set aside)" if r.set_aside else ""
-        rows[r.period][r.table_name] = f"{r.read:,}{aside}"
+        aside = f" ({cast(int, r.set_aside):,} set aside)" if r.set_aside else ""
+        rows[cast(str, r.period)][cast(str, r.table_name)] = f"{r.read:,}{aside}"
     return list(rows.values()), tables

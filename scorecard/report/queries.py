@@ -5,9 +5,12 @@ Notebooks stay thin by asking these functions; all the joins live here, next to 
 
 from __future__ import annotations
 
+from typing import cast
+
 import duckdb
 import pandas as pd
 
+from ..db import first_row, scalar
 from .formatting import is_missing
 from .freshness import freshness_notes
 from .values import format_value
@@ -83,7 +86,7 @@ def period_info(con: duckdb.DuckDBPyConnection, period: str) -> dict:
     row = con.execute("SELECT period, complete FROM periods WHERE period = ?", [period]).fetchone()
     if row is None:
         raise KeyError(f"unknown period {period!r}")
-    cutoff = con.execute("SELECT value FROM meta WHERE key = 'cutoff'").fetchone()[0]
+    cutoff = scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
     return {"period": row[0], "complete": row[1], "cutoff": cutoff}
 
 
@@ -140,12 +143,12 @@ def open_report(database: str) -> duckdb.DuckDBPyConnection:
 
 
 def latest_complete_period(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute("SELECT max(period) FILTER (complete), max(period) FROM periods").fetchone()
+    row = first_row(con, "SELECT max(period) FILTER (complete), max(period) FROM periods")
     return row[0] or row[1]
 
 
 def root_unit(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT unit_id FROM org_units WHERE parent_id IS NULL").fetchone()[0]
+    return scalar(con, "SELECT unit_id FROM org_units WHERE parent_id IS NULL")  # validation: one root
 
 
 def min_sample(con: duckdb.DuckDBPyConnection) -> int:
@@ -176,8 +179,8 @@ def changes_since(previous_csv: str, con: duckdb.DuckDBPyConnection, period: str
     return [
         {
             "kpi": r.name if isinstance(r.name, str) else r.kpi_id,
-            "before": format_value(r.value_before, r.kpi_unit),
-            "now": format_value(r.value_now, r.kpi_unit),
+            "before": format_value(r.value_before, cast(str, r.kpi_unit)),
+            "now": format_value(r.value_now, cast(str, r.kpi_unit)),
             "status_before": r.status_before,
             "status_now": r.status_now,
         }
@@ -192,7 +195,7 @@ def heat_rows(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[dict], 
     units = {kpi: unit for kpi, unit in con.execute("SELECT kpi_id, unit FROM catalog").fetchall()}
     rows: dict[str, dict] = {}
     for r in long.itertuples():
-        row = rows.setdefault(r.unit_id, {"unit": r.unit_name})
+        row = rows.setdefault(cast(str, r.unit_id), {"unit": r.unit_name})
         row[r.kpi_id] = format_value(r.value, units[r.kpi_id])
         row[f"{r.kpi_id}_status"] = r.status
     return list(rows.values()), kpis
@@ -215,7 +218,7 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     counts = dict(con.execute("SELECT table_name, count(*) FROM quarantine GROUP BY 1").fetchall())
     rows = []
     for table in TABLES:
-        kept = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        kept = scalar(con, f"SELECT count(*) FROM {table}")
         bad = counts.get(table, 0)
         if kept + bad:
             rows.append(
@@ -270,12 +273,13 @@ def breakdown_rows(
     floor = min_sample(con)
     rows: dict[str, dict] = {}
     for r in long.itertuples():
-        row = rows.setdefault(r.kpi_id, {"kpi": r.name})
+        n = cast(float, r.n)  # a count (int64, or float64 if the column has a NULL)
+        row = rows.setdefault(cast(str, r.kpi_id), {"kpi": r.name})
         if r.kpi_id == "volume":
-            row[r.dim_value] = f"{int(r.n):,}"
+            row[r.dim_value] = f"{int(n):,}"
         elif not is_missing(r.value):
-            low = ", low n" if r.n < floor else ""
-            row[r.dim_value] = f"{format_value(r.value, r.kpi_unit)} (n={int(r.n):,}{low})"
+            low = ", low n" if n < floor else ""
+            row[r.dim_value] = f"{format_value(r.value, cast(str, r.kpi_unit))} (n={int(n):,}{low})"
     return list(rows.values()), values
 
 
@@ -292,13 +296,14 @@ def mix_shifts(con: duckdb.DuckDBPyConnection, period: str, unit_id: str | None 
 
 def quality_notes(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
     """What a reader of the overview should know about the data behind the period."""
-    set_aside = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    low_n, weighted = con.execute(
+    set_aside = scalar(con, "SELECT count(*) FROM quarantine")
+    low_n, weighted = first_row(
+        con,
         """
         SELECT count(*) FILTER (status = 'low-n'), count(*) FROM results
         WHERE period = ? AND weight > 0 AND kpi_id <> 'composite'""",
         [period],
-    ).fetchone()
+    )
     cutoff = period_info(con, period)["cutoff"][:16]
     notes = [f"Data cut-off {cutoff}; {set_aside:,} input rows were set aside (see the data-quality page)."]
     if low_n:

@@ -16,6 +16,7 @@ the numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -77,7 +78,7 @@ def kpi_comment_rows(card: pd.DataFrame, comments: pd.DataFrame, missing: pd.Dat
     (``commentary.missing_comments``), in the scorecard's KPI order, with the KPI's status."""
     status = dict(zip(card["kpi_id"], card["status"]))
     order = {k: i for i, k in enumerate(card["kpi_id"])}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in comments.itertuples():
         rows.append(
             {
@@ -144,7 +145,7 @@ def escalated_rows(escalated: pd.DataFrame) -> list[dict]:
         {
             "unit": r.unit_name,
             "kpi": r.kpi_name,
-            "red_streak": int(r.red_streak),
+            "red_streak": int(cast(float, r.red_streak)),
             "since": _text(r.since_period),
             "escalated_to": _text(r.escalated_to),
             "accountable": _text(r.accountable),
@@ -208,16 +209,17 @@ def initiative_rows(impact: pd.DataFrame) -> list[dict]:
     beside it, the verdict, and how many months after the start it used."""
     rows = []
     for r in impact.itertuples():
-        months = f"{int(r.months_after)} of {int(r.window_months)}"
+        unit = cast(str, r.kpi_unit)
+        months = f"{int(cast(float, r.months_after))} of {int(cast(float, r.window_months))}"
         rows.append(
             {
                 "initiative": r.name,
                 "kpi": r.kpi_name,
                 "start": r.start,
                 "months_after": months + (" (provisional)" if bool(r.provisional) else ""),
-                "impact": format_change(r.impact, r.kpi_unit),
+                "impact": format_change(r.impact, unit),
                 "interval": _ci(r) if not is_missing(r.impact) else "–",
-                "naive": format_change(r.naive_change, r.kpi_unit),
+                "naive": format_change(r.naive_change, unit),
                 "verdict": r.verdict,
                 "note": _text(r.note),
             }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .formatting import format_cell, spark_label, spark_text
@@ -116,7 +117,7 @@ def table_model(rows: Any, columns: Any, group_by: str | None, caption: str | No
             elif c.kind == "spark":
                 values = row.get(c.key) or []
                 label = row.get(c.label_key) if c.label_key else None
-                label = str(label) if label else spark_label(values, lambda v, fmt=c.fmt: format_cell(v, fmt, na))
+                label = str(label) if label else spark_label(values, partial(format_cell, fmt=c.fmt, na=na))
                 cells.append(Cell(spark_text(values), None, False, c.align, sparkline_svg(values, label=label), label))
             else:
                 style = status_style(row.get(c.status)) if c.status else None

@@ -4,6 +4,9 @@ database."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import cast
+
 import pandas as pd
 
 from .formatting import is_missing, spark_label
@@ -62,6 +65,7 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
     (reportdata.trend) adds each KPI's last 13 values for a sparkline."""
     rows = []
     for r in card.itertuples():
+        unit, direction = cast(str, r.kpi_unit), cast(str, r.direction)  # text columns of the card
         spark = []
         if history is not None:
             spark = history.loc[history["kpi_id"] == r.kpi_id].sort_values("period")["value"].tolist()
@@ -70,16 +74,16 @@ def scorecard_rows(card: pd.DataFrame, history: pd.DataFrame | None = None) -> l
                 "perspective": r.perspective,
                 "kpi": r.name,
                 "trend": spark,
-                "trend_label": f"{r.name}: " + spark_label(spark, lambda v, u=r.kpi_unit: format_value(v, u)),
-                "value": format_value(r.value, r.kpi_unit),
-                "target": format_value(r.target, r.kpi_unit),
+                "trend_label": f"{r.name}: " + spark_label(spark, partial(format_value, kpi_unit=unit)),
+                "value": format_value(r.value, unit),
+                "target": format_value(r.target, unit),
                 "status": r.status,
-                "previous": flagged_change(r.prev_delta, r.prev_significant, r.direction, r.kpi_unit),
-                "year_ago": flagged_change(r.year_delta, r.year_significant, r.direction, r.kpi_unit),
-                "n": f"{int(r.n):,}",
+                "previous": flagged_change(r.prev_delta, r.prev_significant, direction, unit),
+                "year_ago": flagged_change(r.year_delta, r.year_significant, direction, unit),
+                "n": f"{int(cast(float, r.n)):,}",
                 "interval": _interval(r),
                 "benchmark": "–" if is_missing(r.bench_position) else r.bench_position,
-                "weight": f"{r.weight:g}%" if r.weight else "tracked",
+                "weight": f"{cast(float, r.weight):g}%" if r.weight else "tracked",
                 "owner": r.owner or "",
             }
         )
@@ -100,7 +104,7 @@ def composite_note(card: pd.DataFrame) -> str:
     reasons = {"low-n": "too few responses", "no-data": "no data", "no-target": "no target"}
     return (
         "Left out of the composite: "
-        + "; ".join(f"{r.name} ({reasons.get(r.status, r.status)})" for r in out.itertuples())
+        + "; ".join(f"{r.name} ({reasons.get(cast(str, r.status), r.status)})" for r in out.itertuples())
         + "."
     )
 
@@ -110,24 +114,27 @@ def comparison_rows(card: pd.DataFrame) -> list[dict]:
     footnote = {key: i for i, key in enumerate(_benchmark_sources(card), start=1)}
     rows = []
     for r in card[card["value"].notna() & (card["kpi_id"] != "volume")].itertuples():
-        mark = f" [{footnote[_source_key(r)]}]" if _source_key(r) in footnote else ""
+        unit = cast(str, r.kpi_unit)
+        key = _source_key(r)
+        mark = f" [{footnote[key]}]" if key is not None and key in footnote else ""
         bench = "–"
         if not is_missing(r.bench_median):
-            bench = format_value(r.bench_median, r.kpi_unit)
+            bench = format_value(r.bench_median, unit)
             if not is_missing(r.bench_p25) and not is_missing(r.bench_p75):
-                bench += f" ({format_value(r.bench_p25, r.kpi_unit)} – {format_value(r.bench_p75, r.kpi_unit)})"
+                bench += f" ({format_value(r.bench_p25, unit)} – {format_value(r.bench_p75, unit)})"
+        rank, siblings = cast(float, r.sibling_rank), cast(float, r.sibling_count)
         rows.append(
             {
                 "kpi": r.name,
-                "value": format_value(r.value, r.kpi_unit),
-                "company": format_value(r.company_value, r.kpi_unit),
-                "vs_company": format_change(r.vs_company, r.kpi_unit),
-                "rank": "–"
-                if is_missing(r.sibling_rank) or r.sibling_count < 2
-                else f"{int(r.sibling_rank)} of {int(r.sibling_count)}",
+                "value": format_value(r.value, unit),
+                "company": format_value(r.company_value, unit),
+                "vs_company": format_change(r.vs_company, unit),
+                "rank": "–" if is_missing(rank) or siblings < 2 else f"{int(rank)} of {int(siblings)}",
                 "benchmark": bench,
                 "position": "–" if is_missing(r.bench_position) else r.bench_position,
-                "source": "–" if is_missing(r.bench_source) else f"{r.bench_source} ({int(r.bench_year)}){mark}",
+                "source": "–"
+                if is_missing(r.bench_source)
+                else f"{r.bench_source} ({int(cast(float, r.bench_year))}){mark}",
             }
         )
     return rows
@@ -173,7 +180,7 @@ def fix_now(matrix: pd.DataFrame, limit: int = 3) -> list[str]:
     """The 'fix now' KPIs (largest gap first) as one line each, with their owner."""
     rows = matrix[(matrix["quadrant"] == "fix now") & ~matrix["tracked"]].head(limit)
     return [
-        f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {r.owner or 'not set'}"
+        f"{r.name}: gap {r.gap:.0f} of 100, {r.importance:.0f}% of the weight; owner {cast(str | None, r.owner) or 'not set'}"
         for r in rows.itertuples()
     ]
 
