@@ -502,6 +502,63 @@ def generate_data(
     return seconds, rows
 
 
+# The time column of each export that grows every month (the others are copied unchanged).
+GROWING = {
+    "interactions": "created_at",
+    "survey_responses": "responded_at",
+    "qa_reviews": "reviewed_at",
+    "employee_pulse": "responded_at",
+    "costs": "period",
+}
+
+
+def split_newest_month(data: Path, previous: Path, newest: str) -> dict[str, int]:
+    """`previous`: the exports as they were before `newest` arrived; `data` rewritten so that each
+    growing export is exactly its previous bytes with the newest month's rows appended, the shape
+    of a monthly export the build loads incrementally. Returns the rows appended per table."""
+    import csv
+
+    if previous.exists():
+        shutil.rmtree(previous)
+    previous.mkdir(parents=True)
+    appended: dict[str, int] = {}
+    new_interactions: set[str] = set()  # a record of a new interaction is new too, whatever its date says
+    paths = sorted(data.iterdir(), key=lambda p: (p.name != "interactions.csv", p.name))
+    for path in paths:
+        if path.name == "bench-stamp.json" or not path.is_file():
+            continue
+        table = path.name.removesuffix(".csv")
+        if table not in GROWING:
+            shutil.copy2(path, previous / path.name)
+            continue
+        grown = path.with_name(path.name + ".grown")
+        new_rows: list[list[str]] = []
+        with (
+            path.open(newline="", encoding="utf-8") as src,
+            (previous / path.name).open("w", newline="", encoding="utf-8") as old,
+            grown.open("w", newline="", encoding="utf-8") as out,
+        ):
+            reader = csv.reader(src)
+            header = next(reader)
+            at = header.index(GROWING[table])
+            link = header.index("interaction_id") if "interaction_id" in header else None
+            old_writer, out_writer = csv.writer(old, lineterminator="\n"), csv.writer(out, lineterminator="\n")
+            old_writer.writerow(header)
+            out_writer.writerow(header)
+            for row in reader:
+                if row[at].startswith(newest) or (link is not None and row[link] in new_interactions):
+                    new_rows.append(row)
+                    if table == "interactions":
+                        new_interactions.add(row[link] if link is not None else "")
+                else:
+                    old_writer.writerow(row)
+                    out_writer.writerow(row)
+            out_writer.writerows(new_rows)
+        grown.replace(path)
+        appended[table] = len(new_rows)
+    return appended
+
+
 def forget_site(config) -> None:
     """A fresh site on purpose: forget the record of the one an earlier bench published there
     (otherwise a missing site is, rightly, refused as lost)."""
@@ -535,7 +592,7 @@ def measure_build(config, log: Log, details: dict, repeats: int) -> dict:
     from scorecard.warehouse import build, recompute
 
     t0 = time.perf_counter()
-    summary = build(config, progress=log)
+    summary = build(config, progress=log, full=True)  # a whole build, whatever the database holds
     build_s = time.perf_counter() - t0
     log(summary.line())
     events = log.since(t0)
@@ -754,7 +811,7 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     import duckdb
 
     from scorecard.render import get_renderer
-    from scorecard.warehouse import recompute
+    from scorecard.warehouse import build
 
     renderer = get_renderer(opts.renderer).name
     for path in (config.site, config.reports):
@@ -767,8 +824,13 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     if len(complete) < 2:
         raise SystemExit("bench: the data needs at least two complete periods")
     newest, earlier = complete[-1], complete[:-1]
-    # the newest period's data "has not arrived yet": the cut-off at its first day leaves it incomplete
-    cut = config.model_copy(update={"cutoff": datetime.fromisoformat(newest + "-01")})
+    # the newest month "has not arrived yet": the exports as they were before it, the cut-off at its
+    # first day (the month is then neither complete nor published)
+    previous = Path(opts.work) / "previous"
+    appended = split_newest_month(Path(config.data), previous, newest)
+    details["appended_rows"] = appended
+    log(f"split the exports at {newest}: appended " + ", ".join(f"{n:,} rows to {t}" for t, n in appended.items()))
+    cut = config.model_copy(update={"cutoff": datetime.fromisoformat(newest + "-01"), "data": previous})
     subset = opts.first_periods is not None and opts.first_periods < len(earlier)
     first = earlier[-(opts.first_periods or 0) :] if subset else earlier
     n_units = len(units)
@@ -776,7 +838,7 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
 
     tree.step = "first publish"
     log.step(f"3/4 first publish: {len(first)} period(s) {first[0]} .. {first[-1]} × {n_units} units, {renderer}")
-    recompute(cut, progress=log)
+    build(cut, progress=log, full=True)
     seconds = sum(
         _publish(cut, log, opts, p if subset else None, details, f"first {p}" if subset else "first")
         for p in (first if subset else [None])
@@ -799,11 +861,17 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
 
     tree.step = "monthly publish"
     log.step(f"4/4 monthly publish of {newest} ({n_units} units), a re-publish, the naive pipeline")
-    recompute(config, progress=log)
+    # the monthly cycle: the grown exports, an incremental build, the publish of the new month
+    t0 = time.perf_counter()
+    summary = build(config, progress=log)
+    cycle_build_s = time.perf_counter() - t0
+    log(f"{summary.line()} ({cycle_build_s:.1f} s)")
+    details["cycle_build"] = {"seconds": _r(cycle_build_s), "events": log.since(t0)[-12:]}
     period = newest if subset else None
     monthly_s = _publish(config, log, opts, period, details, "monthly")
     ours = monthly_s / n_units
-    cycle_s = figures["build_s"] + monthly_s
+    cycle_s = cycle_build_s + monthly_s
+    whole_s = figures["build_s"] + monthly_s
     out.append(
         Step(
             "monthly_publish",
@@ -814,9 +882,8 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
             note=_publish_note(details["publish"]["monthly"]),
         )
     )
-    # A new month in the exports rebuilds the whole database today (no incremental loading): the
-    # cycle is the full build + the monthly publish, i.e. 1.00× a full rebuild + publish.
-    cycle_ratio = 1.0
+    # against a whole rebuild (timed at the start of the run) + the same publish
+    cycle_ratio = _ratio(cycle_s, whole_s)
     cycle_met = at_most(cycle_ratio, CYCLE_RATIO_GOAL)
     if opts.interactions >= FULL_INTERACTIONS:
         cycle_met = cycle_met and cycle_s <= CYCLE_GOAL_S
@@ -829,8 +896,8 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
             "× full",
             f"≤ {CYCLE_GOAL_S:g} s at 10M, ≤ {CYCLE_RATIO_GOAL:g}× full",
             cycle_met,
-            note="every input file is reloaded and revalidated when one changes: the cycle is the whole "
-            "build plus the monthly publish",
+            note=f"incremental build {cycle_build_s:.1f} s (only the appended rows loaded) + the publish; "
+            f"a whole rebuild + the same publish: {whole_s:.1f} s",
         )
     )
 
@@ -985,7 +1052,7 @@ def run_scale(opts: Options, log: Log | None = None) -> dict:
             generate_data(opts, Path(config.data), log, interactions=min(opts.scale_sizes), teams=teams)
             from scorecard.warehouse import build
 
-            summary = build(config, progress=log)
+            summary = build(config, progress=log, full=True)
             for path in (config.site, config.reports):
                 if Path(path).exists():
                     shutil.rmtree(path)
