@@ -1,11 +1,19 @@
 """Static SVG of plotly figures (the PDF's charts) through one kaleido (one Chromium) per process.
 
 plotly's ``to_image`` without a running server starts a browser for every figure. Here one kaleido
-is opened per worker process and kept for every figure. Its tab is reloaded after every figure, as
-kaleido does: reusing a tab without the reload was measured faster, but the SVG's attribute order
-then depends on the figure drawn before, and under load a figure could reach the page before
-its scripts were defined. The kaleido runs on a background event loop; `svg` blocks until its
-figure is drawn.
+is opened per worker process and kept for every figure. Every figure is drawn on a freshly
+loaded page, as kaleido does: reusing a page without the reload was measured faster, but the
+SVG's attribute order then depends on the figure drawn before, and under load a figure could
+reach the page before its scripts were defined. Two things make the page cheaper than
+kaleido's own, with the same SVG bytes:
+
+- the page loads plotly.js only: kaleido's default page also loads MathJax from a CDN at every
+  reload (a network request per figure that fails offline and about half of each figure's
+  time; our charts have no LaTeX);
+- the page is reloaded right after a figure is returned, while the notebook goes on, instead
+  of before returning it; the next figure waits until the reload is over.
+
+The kaleido runs on a background event loop; `svg` blocks until its figure is drawn.
 """
 
 from __future__ import annotations
@@ -28,28 +36,54 @@ class _Server:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="svg-export", daemon=True)
         self.thread.start()
+        self.reloading: asyncio.Future | None = None  # the reload after the last figure
         self.kaleido = self._call(self._open())
 
-    @staticmethod
-    async def _open():
+    async def _open(self):
         import kaleido as kaleido_module
 
-        kaleido = kaleido_module.Kaleido()  # as kaleido.start_sync_server() makes it: one tab
+        kaleido = kaleido_module.Kaleido(mathjax=False)  # one tab, as kaleido.start_sync_server()
+
+        async def return_tab(tab) -> None:
+            """kaleido reloads a tab before it returns the figure drawn on it: reload in the
+            background instead; the tab is handed out again once reloaded."""
+
+            async def reload_then_return() -> None:
+                try:
+                    await tab.reload()
+                finally:  # a failed reload fails the next figure (_draw), never hangs it
+                    kaleido.tabs_ready.put_nowait(tab)
+
+            self.reloading = asyncio.ensure_future(reload_then_return())
+
+        kaleido._return_kaleido_tab = return_tab  # kaleido 1.x; without it kaleido reloads itself
         await kaleido.open()
         return kaleido
 
     def _call(self, coroutine) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT_S)
 
+    async def _reloaded(self) -> None:
+        reloading, self.reloading = self.reloading, None
+        if reloading is not None:
+            await reloading  # raises if the reload failed
+
+    async def _draw(self, fig_dict: dict, opts: dict, topojson: Any) -> bytes:
+        await self._reloaded()
+        return await self.kaleido.calc_fig(fig_dict, opts=opts, topojson=topojson)
+
     def svg(self, fig_dict: dict, width: int, height: int) -> bytes:
         import plotly.io as pio
 
         opts = dict(format="svg", width=width, height=height, scale=pio.defaults.default_scale or 1)
-        return self._call(self.kaleido.calc_fig(fig_dict, opts=opts, topojson=pio.defaults.topojson))
+        return self._call(self._draw(fig_dict, opts, pio.defaults.topojson))
 
     def close(self) -> None:
         try:
-            self._call(self.kaleido.close())
+            try:
+                self._call(self._reloaded())
+            finally:
+                self._call(self.kaleido.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
