@@ -10,6 +10,8 @@ kaleido's own, with the same SVG bytes:
 - the page loads plotly.js only: kaleido's default page also loads MathJax from a CDN at every
   reload (a network request per figure that fails offline and about half of each figure's
   time; our charts have no LaTeX);
+- plotly.js comes from a local HTTP server (:class:`_PlotlyJs`), so Chromium keeps its compiled
+  code across reloads;
 - the page is reloaded right after a figure is returned, while the notebook goes on, instead
   of before returning it; the next figure waits until the reload is over.
 
@@ -37,12 +39,15 @@ class _Server:
         self.thread = threading.Thread(target=self.loop.run_forever, name="svg-export", daemon=True)
         self.thread.start()
         self.reloading: asyncio.Future | None = None  # the reload after the last figure
+        self.plotly_js: _PlotlyJs | None = None
         self.kaleido = self._call(self._open())
 
     async def _open(self):
         import kaleido as kaleido_module
 
-        kaleido = kaleido_module.Kaleido(mathjax=False)  # one tab, as kaleido.start_sync_server()
+        self.plotly_js = _serve_plotly_js()
+        page = kaleido_module.PageGenerator(plotly=self.plotly_js.url if self.plotly_js else None, mathjax=False)
+        kaleido = kaleido_module.Kaleido(page_generator=page)  # one tab, as kaleido.start_sync_server()
 
         async def return_tab(tab) -> None:
             """kaleido reloads a tab before it returns the figure drawn on it: reload in the
@@ -87,6 +92,56 @@ class _Server:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+            if self.plotly_js is not None:
+                self.plotly_js.close()
+
+
+class _PlotlyJs:
+    """plotly.min.js served on 127.0.0.1 (one file, from memory, cached for good by the browser).
+
+    From a ``file://`` URL Chromium compiles the 4.6 MB script afresh at every reload; over
+    HTTP it keeps the compiled code, which makes a reload about a third cheaper in CPU and
+    about half as long."""
+
+    def __init__(self, body: bytes) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if self.path != "/plotly.min.js":
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/javascript; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/plotly.min.js"
+        threading.Thread(target=self.server.serve_forever, name="svg-export-js", daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _serve_plotly_js() -> _PlotlyJs | None:
+    """The local server of plotly.min.js; None (kaleido's file:// URL) where none can be opened."""
+    from pathlib import Path
+
+    import plotly
+
+    try:
+        body = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+        return _PlotlyJs(body)
+    except OSError:
+        return None
 
 
 def _size(fig_dict: dict, key: str, given: int | None) -> int:
