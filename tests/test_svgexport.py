@@ -40,3 +40,23 @@ def test_one_kept_kaleido_gives_the_bytes_plotly_gives(reference):
     finally:
         svgexport.close()
     assert svgexport._server is None
+
+
+def test_plotly_js_is_served_locally_and_nothing_else():
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    import plotly
+
+    served = svgexport._serve_plotly_js()
+    assert served is not None and served.url.startswith("http://127.0.0.1:")
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+        with opener.open(served.url, timeout=10) as response:
+            assert response.read() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+            assert "immutable" in response.headers["Cache-Control"]
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            opener.open(served.url.replace("plotly.min.js", "secret.txt"), timeout=10)
+    finally:
+        served.close()

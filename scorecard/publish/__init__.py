@@ -29,6 +29,7 @@ from ..warehouse import build, connect, is_readable
 from . import manifest as manifests
 from .execute import Job, execute
 from .nav import nav_js
+from .overlap import Overlap
 from .pack import pack_path, write_packs
 from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
 from .site import check_site_path, commit, prepare, remember, staging, unfreeze
@@ -127,17 +128,32 @@ def publish(
                 raise PublishError("no complete period in the data yet: publish one with PERIOD=YYYY-MM (provisional)")
             (stage / manifests.MANIFEST).write_text(manifests.dump(manifest), encoding="utf-8")
 
-            jobs, pages = _jobs(config, chosen, units, manifest, stage.path, site, reports, Page)
-            say(f"executing {len(jobs)} notebooks")
-            execute(jobs, workers=workers or config.workers, progress=say)
-            summary.notebooks = len(jobs)
-            faults.point("execute")
-
+            jobs, pages, keys = _jobs(config, chosen, units, manifest, stage.path, site, reports, Page)
             backend = get_renderer(renderer)
-            say(f"rendering {len(pages)} pages with the {backend.name} renderer")
-            backend.render(project_file, reports, pages, stage.path, progress=say)
+            chosen_by_key = {(pub.period, pub.revision): pub for pub in chosen}
+
+            def render(key) -> None:
+                """One batch: a period's pages and its pack, or (key None) the site pages."""
+                batch = [page for page, k in zip(pages, keys) if k == key]
+                say(f"rendering {len(batch)} pages with the {backend.name} renderer")
+                backend.render(project_file, reports, batch, stage.path, progress=say)
+                if key is not None:
+                    write_packs(project_file, reports, stage.path, [chosen_by_key[key]], units, progress=say)
+
+            say(f"executing {len(jobs)} notebooks")
+            if backend.name == "builtin":  # each period renders while the next ones execute (overlap.py)
+                with Overlap(keys, render) as renders:
+                    execute(jobs, workers=workers or config.workers, progress=say, on_done=renders.done)
+                    faults.point("execute")
+                    renders.finish()
+            else:  # quarto: one project render of every page, after the execution
+                execute(jobs, workers=workers or config.workers, progress=say)
+                faults.point("execute")
+                say(f"rendering {len(pages)} pages with the {backend.name} renderer")
+                backend.render(project_file, reports, pages, stage.path, progress=say)
+                write_packs(project_file, reports, stage.path, chosen, units, progress=say)
+            summary.notebooks = len(jobs)
             summary.pages = len(pages)
-            write_packs(project_file, reports, stage.path, chosen, units, progress=say)
             faults.point("render")
 
             with connect(config.database) as con:
@@ -220,13 +236,17 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
     database = str(Path(config.database).resolve())
     jobs: list[Job] = []
     pages = []
+    keys: list[tuple[str, int] | None] = []  # the (period, revision) of a job's page; None: site pages
 
-    def add(template: str, page: str, parameters: dict, label: str, pdf: bool = False) -> None:
+    def add(
+        template: str, page: str, parameters: dict, label: str, pdf: bool = False, key: tuple[str, int] | None = None
+    ) -> None:
         source = reports / (page.removesuffix(".html") + ".ipynb")
         jobs.append(
             Job(notebooks / template, source, {"database": database, "root": root_from(page), **parameters}, label)
         )
         pages.append(Page(source=source, html=True, pdf=pdf))
+        keys.append(key)
 
     for pub in chosen:
         previous_csv = ""
@@ -241,7 +261,13 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
             "reason": pub.reason or "",
             "previous_csv": previous_csv,
         }
-        add("period.ipynb", period_page(pub.period, pub.revision), common, f"period {pub.period} overview")
+        add(
+            "period.ipynb",
+            period_page(pub.period, pub.revision),
+            common,
+            f"period {pub.period} overview",
+            key=(pub.period, pub.revision),
+        )
         for unit_id, _name in units:
             add(
                 "unit.ipynb",
@@ -249,6 +275,7 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
                 {**common, "unit_id": unit_id},
                 f"unit {unit_id!r}, period {pub.period}",
                 pdf=True,
+                key=(pub.period, pub.revision),
             )
 
     latest = max(manifest["periods"], key=lambda e: (e["period"], e["revision"]))
@@ -275,7 +302,7 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
     add("history.ipynb", "history.html", {"manifest": manifest_path}, "history page")
     add("definitions.ipynb", "definitions.html", {}, "definitions page")
     add("data_quality.ipynb", "data-quality.html", {}, "data-quality page")
-    return jobs, pages
+    return jobs, pages, keys
 
 
 def _restatement_candidates(config: Config, site: Path, manifest: dict) -> list[str]:

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +76,16 @@ def _run(job: Job) -> float:
     return time.perf_counter() - started
 
 
-def execute(jobs: Iterable[Job], workers: int | None = None, progress: ProgressCallback | None = None) -> list[Path]:
+def execute(
+    jobs: Iterable[Job],
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[Path]:
     """Execute every job; return the executed notebooks in job order. Progress: an "execute"
     event per notebook (step "notebook": its seconds in its worker) and one for them all (step
-    "total": the wall time)."""
+    "total": the wall time). ``on_done(i)`` is called (in this thread) as soon as job ``i`` is
+    executed, so that its page can be rendered while the workers go on."""
     jobs = list(jobs)
     if not jobs:
         return []
@@ -90,6 +96,7 @@ def execute(jobs: Iterable[Job], workers: int | None = None, progress: ProgressC
     done = 0
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_kernel) as pool:
         futures = {pool.submit(_run, job): job for job in jobs}
+        index = {future: i for i, future in enumerate(futures)}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -104,6 +111,8 @@ def execute(jobs: Iterable[Job], workers: int | None = None, progress: ProgressC
                     raise PublishError(f"{job.template.name} failed for {job.label}: {error}") from error
                 done += 1
                 seconds = future.result()
+                if on_done is not None:
+                    on_done(index[future])
                 say(
                     Event(
                         f"executed {done}/{len(jobs)}: {futures[future].label} ({seconds:.1f} s)",

@@ -25,6 +25,7 @@ import re
 import struct
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from ..report.escape import typst_str
@@ -88,19 +89,48 @@ def output_typst(out: Output, index: int, files: dict[str, bytes], prefix: str =
 
 def page_body(doc: Document, where: str, prefix: str = "") -> tuple[str, dict[str, bytes]]:
     """The Typst body of the page (no template call) and the files (images) it needs; file
-    names start with ``prefix`` so that several pages can share one folder (the period pack)."""
+    names start with ``prefix`` so that several pages can share one folder (the period pack).
+
+    The page's PDF and the pack convert the same Markdown: the body is converted without the
+    prefix (one pandoc run, remembered by :func:`_typst_body`) and the prefix is put into the
+    image calls afterwards (pandoc passes the raw Typst blocks that hold them verbatim)."""
     files: dict[str, bytes] = {}
     parts: list[str] = []
     for i, block in enumerate(doc.blocks):
-        item = block if isinstance(block, Markdown) else output_typst(block, i, files, prefix)
+        item = block if isinstance(block, Markdown) else output_typst(block, i, files)
         if item is None:
             continue
         if isinstance(item, Markdown):
             parts.append("\n\n" + item.text + "\n\n")
         else:
             parts.append(raw_block(item, "typst"))
-    markdown = "".join(parts)
-    return (convert(markdown, "typst", where) if markdown.strip() else ""), files
+    body = _typst_body("".join(parts), where)
+    if prefix:
+        files = {prefix + name: data for name, data in files.items()}
+        body = _IMAGE_CALL.sub(lambda m: m.group(1) + typst_str(prefix)[:-1], body)
+    return body, files
+
+
+# the start of an image call of output_typst, as it is in pandoc's output (escaped text is \#)
+_IMAGE_CALL = re.compile(r'(?<!\\)(#sc-image\()"(?=output-\d{4,}\.(?:svg|png|jpg)")')
+_BODIES: OrderedDict[str, str] = OrderedDict()  # Markdown -> Typst, the last pages converted
+_BODIES_KEPT = 64  # more than a period's pages: its pack finds every one of them
+_bodies_lock = threading.Lock()
+
+
+def _typst_body(markdown: str, where: str) -> str:
+    if not markdown.strip():
+        return ""
+    with _bodies_lock:
+        if markdown in _BODIES:
+            _BODIES.move_to_end(markdown)
+            return _BODIES[markdown]
+    body = convert(markdown, "typst", where)
+    with _bodies_lock:
+        _BODIES[markdown] = body
+        while len(_BODIES) > _BODIES_KEPT:
+            _BODIES.popitem(last=False)
+    return body
 
 
 def template_args(

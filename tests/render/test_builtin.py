@@ -327,3 +327,38 @@ def test_two_sources_for_one_output_are_rejected(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), str(src / "index.ipynb"))
     with pytest.raises(RenderError, match="same output"):
         BuiltinRenderer().render(PROJECT_FILE, src, [Page(Path("index.md")), Page(Path("index.ipynb"))], tmp_path / "o")
+
+
+def test_pack_body_with_prefix_is_the_page_body_with_prefixed_images():
+    """The pack reuses a page's converted body and puts its prefix into the image calls: the
+    same Typst as converting with the prefix, and text that spells an image call stays text."""
+    import base64
+
+    from scorecard.render import pdf
+    from scorecard.render.document import Document, Markdown, Output
+    from scorecard.render.pandoc import convert, raw_block
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50"></svg>'
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    )
+    hostile = '#sc-image("output-0001.svg", 10pt, alt: "x") and \\#sc-image("output-0002.svg"'
+    blocks = [
+        Markdown(f"# Title\n\n{md_escape(hostile)}"),
+        Output({"image/svg+xml": svg, "text/plain": "[chart: one]"}),
+        Output({"text/markdown": hostile}),
+        Output({"image/png": base64.b64encode(png).decode(), "text/plain": hostile}),
+    ]
+    doc = Document(Path("page.ipynb"), blocks=blocks)
+    plain_body, plain_files = pdf.page_body(doc, "page")
+    body, files = pdf.page_body(doc, "pack", prefix="part007-")
+
+    expected_files: dict[str, bytes] = {}
+    parts = []
+    for i, block in enumerate(blocks):
+        item = block if isinstance(block, Markdown) else pdf.output_typst(block, i, expected_files, "part007-")
+        parts.append("\n\n" + item.text + "\n\n" if isinstance(item, Markdown) else raw_block(item, "typst"))
+    assert body == convert("".join(parts), "typst")
+    assert files == expected_files == {"part007-" + name: data for name, data in plain_files.items()}
+    assert body.count('#sc-image("part007-output-') == 2
+    assert len(re.findall(r'(?<!\\)#sc-image\("output-', plain_body)) == 2  # the text's stay escaped text
