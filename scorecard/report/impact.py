@@ -65,16 +65,20 @@ def monthly(con: duckdb.DuckDBPyConnection, initiative_id: str, period: str) -> 
     ).df()
 
 
+def _with_descendants(names: list[str], units: int) -> str:
+    """The units named in the input; when they have units under them, how many the arm holds."""
+    text = ", ".join(names) or "–"
+    return f"{text} and the units under them ({units} in all)" if units > len(names) else text
+
+
 def treated_text(row) -> str:
-    extra = f" ({row.treated_n} units with their teams)" if row.treated_n > len(row.treated_names) else ""
-    return (", ".join(row.treated_names) or "–") + extra
+    return _with_descendants(row.treated_names, row.treated_n)
 
 
 def control_text(row) -> str:
     if not row.control_names:
         return f"every other team ({row.control_n} units)"
-    extra = f" ({row.control_n} units with their teams)" if row.control_n > len(row.control_names) else ""
-    return ", ".join(row.control_names) + extra
+    return _with_descendants(row.control_names, row.control_n)
 
 
 def interval_text(low, high, kpi_unit: str) -> str:
