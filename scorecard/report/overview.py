@@ -43,18 +43,31 @@ def unit_tree_markdown(ranking: pd.DataFrame, period_root: str = "") -> str:
     )
 
 
-def parent_escalations(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
-    """KPIs red for twice `escalation_periods` in a row, escalated from a unit to the accountable
-    owner of the same KPI at its parent (escalation_path level 2), longest streak first."""
-    return con.execute(
+def escalations(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
+    """Every escalation of the period (KPIs red for `escalation_periods` in a row), longest streak
+    first, with where it went (escalation_path): `level` 1 stays with the accountable owner at the
+    unit, level 2 (red for twice as long) goes to the accountable owner of the same KPI at the
+    parent unit; `escalated_to_text` says who and where, e.g. "Head of People (parent unit: Europe)"."""
+    df = con.execute(
         """
-        SELECT e.unit_id, o.unit_name, e.parent_id, p.unit_name AS parent_name, e.kpi_id, c.name AS kpi_name,
-               e.red_streak, e.since_period, e.accountable, e.escalated_to
-        FROM escalation_path e
-        JOIN org_units o USING (unit_id)
-        JOIN org_units p ON p.unit_id = e.escalated_to_unit
+        SELECT e.unit_id, u.unit_name, e.kpi_id, c.name, e.red_streak, e.since_period, e.owner,
+               p.level, p.escalated_to, p.escalated_to_unit, t.unit_name AS escalated_to_name
+        FROM escalations e
+        JOIN org_units u USING (unit_id)
         JOIN catalog c USING (kpi_id)
-        WHERE e.period = ? AND e.level = 2
-        ORDER BY e.red_streak DESC, o.sort_path, c.sort_order""",
+        LEFT JOIN escalation_path p USING (period, unit_id, kpi_id)
+        LEFT JOIN org_units t ON t.unit_id = p.escalated_to_unit
+        WHERE e.period = ?
+        ORDER BY e.red_streak DESC, u.sort_path, c.sort_order""",
         [period],
     ).df()
+    df["escalated_to_text"] = [escalated_to_text(r.level, r.escalated_to, r.escalated_to_name) for r in df.itertuples()]
+    return df
+
+
+def escalated_to_text(level, who, unit_name) -> str:
+    """Who an escalation reached: the accountable owner, and at the parent unit which one."""
+    who = "–" if who is None or (isinstance(who, float) and who != who) else str(who)
+    if level == 2:
+        return f"{who} (parent unit: {unit_name})"
+    return f"{who} (this unit)"
