@@ -22,21 +22,23 @@ from .. import faults
 from ..config import Config
 from ..errors import PublishError
 from ..export import write_scorecard_csv
+from ..initiatives import write_initiatives_csv
 from ..loading import find_sources, inputs_sha256, table_files
 from ..report.review import commentary_csv_beside, write_commentary_csv
 from ..runlock import run_lock, state_dir_for
 from ..warehouse import build, connect, is_readable
 from . import manifest as manifests
 from .execute import Job, execute
+from .fingerprint import configuration_fingerprint
 from .nav import nav_js
 from .overlap import Overlap
 from .pack import pack_path, write_packs
-from .paths import period_dir, period_page, root_from, scorecard_csv, unit_page
+from .paths import initiatives_csv, initiatives_page, period_dir, period_page, root_from, scorecard_csv, unit_page
 from .site import check_site_path, commit, prepare, remember, staging, unfreeze
 
 Progress = Callable[[str], None]
 
-GLOBAL_PAGES = ("index", "history", "definitions", "data-quality")
+GLOBAL_PAGES = ("index", "initiatives", "history", "definitions", "data-quality")
 
 
 @dataclass
@@ -106,6 +108,11 @@ def publish(
             periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
             units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
             catalog_version = int(con.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()[0])
+            recorded = {
+                "catalog_version": catalog_version,
+                "config_fingerprint": configuration_fingerprint(config, con),
+                "initiatives": con.execute("SELECT count(*) FROM initiatives").fetchone()[0] > 0,
+            }
         _same_organisation(site, manifest, {u for u, _name in units}, config.input_folder())
         chosen, notes = manifests.select(manifest, periods, period=period, restate=restate, reason=reason)
         summary.notes += notes
@@ -122,7 +129,7 @@ def publish(
                 unfreeze(stage, period_dir(pub.period, pub.revision))
             published_at = datetime.now(UTC).replace(microsecond=0).isoformat()
             for pub in chosen:
-                manifest["periods"].append(_entry(pub, units, published_at, inputs, catalog_version))
+                manifest["periods"].append(_entry(pub, units, published_at, inputs, recorded))
             manifest["state"] = state
             if not manifest["periods"]:
                 raise PublishError("no complete period in the data yet: publish one with PERIOD=YYYY-MM (provisional)")
@@ -163,6 +170,8 @@ def publish(
                     write_commentary_csv(
                         con, commentary_csv_beside(stage / scorecard_csv(pub.period, pub.revision)), pub.period
                     )
+                    if recorded["initiatives"]:
+                        write_initiatives_csv(con, stage / initiatives_csv(pub.period, pub.revision), pub.period)
             (stage / "assets").mkdir(exist_ok=True)
             (stage / "assets" / "nav.js").write_text(nav_js(manifest), encoding="utf-8")
             how = commit(stage, site, state_dir)
@@ -194,16 +203,20 @@ def _naming(where: Path):
         raise
 
 
-def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, catalog_version: int) -> dict:
-    return {
+def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: str, recorded: dict) -> dict:
+    """A revision's manifest entry: its files, and what its numbers were computed from (inputs,
+    catalog version, configuration fingerprint: settings, target rules and catalog)."""
+    entry = {
         "period": pub.period,
         "revision": pub.revision,
         "provisional": pub.provisional,
         "reason": pub.reason,
         "published_at": published_at,
         "inputs_sha256": inputs,
-        "catalog_version": catalog_version,
+        "catalog_version": recorded["catalog_version"],
+        "config_fingerprint": recorded["config_fingerprint"],
         "html": period_page(pub.period, pub.revision),
+        "initiatives_html": initiatives_page(pub.period, pub.revision),
         "scorecard_csv": scorecard_csv(pub.period, pub.revision),
         "pack": pack_path(pub.period, pub.revision),
         "units": [
@@ -216,6 +229,9 @@ def _entry(pub: manifests.Publication, units: list, published_at: str, inputs: s
             for unit_id, name in units
         ],
     }
+    if recorded["initiatives"]:  # the file exists when the input has initiatives
+        entry["initiatives_csv"] = initiatives_csv(pub.period, pub.revision)
+    return entry
 
 
 PERIOD_FORMAT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -268,6 +284,13 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
             f"period {pub.period} overview",
             key=(pub.period, pub.revision),
         )
+        add(
+            "initiatives.ipynb",
+            initiatives_page(pub.period, pub.revision),
+            common,
+            f"period {pub.period} initiatives",
+            key=(pub.period, pub.revision),
+        )
         for unit_id, _name in units:
             add(
                 "unit.ipynb",
@@ -281,26 +304,22 @@ def _jobs(config: Config, chosen, units, manifest: dict, stage: Path, site: Path
     latest = max(manifest["periods"], key=lambda e: (e["period"], e["revision"]))
     # The home page shows the latest period's published numbers: executed when that revision is
     # published, then frozen with it (data changed without a restatement must not reach it).
-    if (
-        any((p.period, p.revision) == (latest["period"], latest["revision"]) for p in chosen)
-        or not (stage / "index.html").exists()
-    ):
-        add(
-            "period.ipynb",
-            "index.html",
-            {
-                "period": latest["period"],
-                "revision": latest["revision"],
-                "provisional": latest["provisional"],
-                "reason": latest.get("reason") or "",
-                "previous_csv": "",
-                "period_root": period_dir(latest["period"], latest["revision"]) + "/",
-            },
-            "home page",
-        )
+    latest_is_new = any((p.period, p.revision) == (latest["period"], latest["revision"]) for p in chosen)
+    as_latest = {
+        "period": latest["period"],
+        "revision": latest["revision"],
+        "provisional": latest["provisional"],
+        "reason": latest.get("reason") or "",
+        "previous_csv": "",
+        "period_root": period_dir(latest["period"], latest["revision"]) + "/",
+    }
+    if latest_is_new or not (stage / "index.html").exists():
+        add("period.ipynb", "index.html", as_latest, "home page")
+    if latest_is_new or not (stage / "initiatives.html").exists():  # the latest period's, like the home page
+        add("initiatives.ipynb", "initiatives.html", as_latest, "initiatives page")
     manifest_path = str((stage / manifests.MANIFEST).resolve())
     add("history.ipynb", "history.html", {"manifest": manifest_path}, "history page")
-    add("definitions.ipynb", "definitions.html", {}, "definitions page")
+    add("definitions.ipynb", "definitions.html", {"manifest": manifest_path}, "definitions page")
     add("data_quality.ipynb", "data-quality.html", {}, "data-quality page")
     return jobs, pages, keys
 

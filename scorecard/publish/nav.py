@@ -25,12 +25,14 @@ NAV_SCRIPT = r"""
     var nav = window.SCORECARD_NAV, meta = document.getElementById("page-meta");
     if (!nav || !meta) return;
     var root = meta.getAttribute("data-root") || "", period = meta.getAttribute("data-period"),
-        revision = parseInt(meta.getAttribute("data-revision") || "0", 10), unit = meta.getAttribute("data-unit");
+        revision = parseInt(meta.getAttribute("data-revision") || "0", 10), unit = meta.getAttribute("data-unit"),
+        kind = meta.getAttribute("data-page");
     var periods = nav.periods, i = -1;
     for (var k = 0; k < periods.length; k++) if (periods[k].period === period) i = k;
     function target(p) {
       if (!p) return null;
       if (unit) return p.units[unit] || null;
+      if (kind) return p[kind] || null;
       return p.html;
     }
     function link(p, label, kind) {
@@ -71,6 +73,8 @@ def nav_js(manifest: dict) -> str:
             "revision": e["revision"],
             "html": e["html"],
             "units": {unit_slug(u["unit_id"]): u["html"] for u in e["units"]},
+            # other pages of a period, by their kind (a page's data-page)
+            **({"initiatives": e["initiatives_html"]} if e.get("initiatives_html") else {}),
         }
         for _, e in sorted(latest.items())
     ]
@@ -79,15 +83,23 @@ def nav_js(manifest: dict) -> str:
 
 
 def page_meta_html(
-    root: str, period: str | None = None, revision: int | None = None, unit_id: str | None = None
+    root: str,
+    period: str | None = None,
+    revision: int | None = None,
+    unit_id: str | None = None,
+    page: str | None = None,
 ) -> str:
-    """The page's identity and its static links; nav.js adds the rest. Shown on the site only."""
+    """The page's identity and its static links; nav.js adds the rest. Shown on the site only.
+    `page` names a period page other than the overview (e.g. "initiatives"): nav.js then links
+    the same page of the previous and next periods."""
     attrs = {
         "data-root": root,
         "data-period": period or "",
         "data-revision": str(revision or ""),
         "data-unit": unit_slug(unit_id) if unit_id else "",
     }
+    if page:
+        attrs["data-page"] = page
     attr_text = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
     links = [f'<a href="{html.escape(root)}history.html">History</a>']
     if period and revision:
@@ -99,9 +111,13 @@ def page_meta_html(
 
 
 def show_page_meta(
-    root: str, period: str | None = None, revision: int | None = None, unit_id: str | None = None
+    root: str,
+    period: str | None = None,
+    revision: int | None = None,
+    unit_id: str | None = None,
+    page: str | None = None,
 ) -> None:
     """Notebook helper: emit the page identity (HTML only; nothing in the PDF)."""
     from IPython.display import display
 
-    display({"text/html": page_meta_html(root, period, revision, unit_id), "text/plain": ""}, raw=True)
+    display({"text/html": page_meta_html(root, period, revision, unit_id, page), "text/plain": ""}, raw=True)

@@ -33,6 +33,14 @@ def scorecard_csv(period: str, revision: int) -> str:
     return f"{period_dir(period, revision)}/scorecard.csv"
 
 
+def initiatives_csv(period: str, revision: int) -> str:
+    return f"{period_dir(period, revision)}/initiatives.csv"
+
+
+def initiatives_page(period: str, revision: int) -> str:
+    return f"{period_dir(period, revision)}/initiatives.html"
+
+
 def root_from(page: str) -> str:
     """Relative path from a page to the site root ('' at the root), for links that work from file://."""
     depth = page.count("/")

@@ -36,6 +36,7 @@ pytestmark = needs_browser
 PAGE_TYPES = {
     "home": lambda pub: "index.html",
     "period": lambda pub: pub.entry(LATEST)["html"],
+    "initiatives": lambda pub: pub.entry(LATEST)["initiatives_html"],
     "unit": lambda pub: pub.unit_entry(LATEST, COMMENT_UNIT)["html"],
     "history": lambda pub: "history.html",
     "definitions": lambda pub: "definitions.html",

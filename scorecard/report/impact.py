@@ -1,0 +1,225 @@
+"""The initiatives page and the overview's summary of it: every initiative's difference in
+differences as of a period (initiative_impact), its treated and control units, the four cells
+with their n, and a chart of the treated and control arms month by month (initiative_monthly).
+
+The numbers are computed by scorecard/initiatives.py; this module only reads and words them. An
+impact is in the KPI's unit (points for a percentage); its verdict already reads the KPI's
+direction (`improved` is better, whether the KPI should rise or fall)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from .figures import LINE, _layout, label
+from .formatting import is_missing
+from .values import format_change, format_value
+
+CONTROL = "#b35806"  # the control arm: another hue and a dashed line with other markers (greyscale)
+
+IMPACT_SQL = """
+WITH arms AS (
+    SELECT initiative_id,
+           count(*) FILTER (WHERE arm = 'treated') AS treated_n,
+           count(*) FILTER (WHERE arm = 'control') AS control_n
+    FROM initiative_units GROUP BY initiative_id
+), treated AS (
+    SELECT i.initiative_id, list(o.unit_name ORDER BY o.sort_path) AS treated_names,
+           min(i.control_units) AS control_ids
+    FROM initiatives i JOIN org_units o USING (unit_id) GROUP BY i.initiative_id
+), control AS (
+    SELECT c.initiative_id, list(o.unit_name ORDER BY o.sort_path) AS control_names
+    FROM (SELECT initiative_id, unnest(control_ids) AS unit_id FROM treated) c
+    JOIN org_units o USING (unit_id) GROUP BY c.initiative_id
+)
+SELECT m.*, c.name AS kpi_name, c.unit AS kpi_unit, c.direction,
+       t.treated_names, n.control_names, coalesce(a.treated_n, 0) AS treated_n, coalesce(a.control_n, 0) AS control_n
+FROM initiative_impact m
+JOIN catalog c USING (kpi_id)
+LEFT JOIN treated t USING (initiative_id)
+LEFT JOIN control n USING (initiative_id)
+LEFT JOIN arms a USING (initiative_id)
+WHERE m.period = ?
+ORDER BY m.start, m.initiative_id
+"""
+
+
+def impacts(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
+    """One row per initiative as of `period`: initiative_impact with the KPI's name, unit and
+    direction, the treated units named in the input, the control units named (none: every other
+    leaf unit) and how many units each arm holds with their descendants."""
+    df = con.execute(IMPACT_SQL, [period]).df()
+    for column in ("treated_names", "control_names"):  # lists (empty, not NA, when none)
+        df[column] = [[] if is_missing(v) else [str(n) for n in v] for v in df[column]]
+    return df
+
+
+def monthly(con: duckdb.DuckDBPyConnection, initiative_id: str, period: str) -> pd.DataFrame:
+    """Both arms' pooled value and n per month around the start, up to `period` (later months are
+    not known as of the period)."""
+    return con.execute(
+        """SELECT period, months_from_start, complete, arm, value, n FROM initiative_monthly
+           WHERE initiative_id = ? AND period <= ? ORDER BY period, arm DESC""",
+        [initiative_id, period],
+    ).df()
+
+
+def _with_descendants(names: list[str], units: int) -> str:
+    """The units named in the input; when they have units under them, how many the arm holds."""
+    text = ", ".join(names) or "–"
+    return f"{text} and the units under them ({units} in all)" if units > len(names) else text
+
+
+def treated_text(row) -> str:
+    return _with_descendants(row.treated_names, row.treated_n)
+
+
+def control_text(row) -> str:
+    if not row.control_names:
+        return f"every other team ({row.control_n} units)"
+    return _with_descendants(row.control_names, row.control_n)
+
+
+def interval_text(low, high, kpi_unit: str) -> str:
+    """'+2.8 to +25.4 pts'; a dash when the KPI has no interval."""
+    if is_missing(low) or is_missing(high):
+        return "–"
+    first, second = format_change(low, kpi_unit), format_change(high, kpi_unit)
+    suffix = second[len(f"{high:+.1f}") :]
+    return f"{first.removesuffix(suffix)} to {second}"
+
+
+def months_text(row) -> str:
+    """After-months used: '3 of 3', '1 of 3, provisional', 'none yet'."""
+    if row.months_after == 0:
+        return "none yet"
+    return f"{row.months_after} of {row.window_months}" + (", provisional" if row.provisional else "")
+
+
+def verdict_text(row) -> str:
+    return f"{row.verdict} (provisional)" if row.provisional and row.months_after > 0 else str(row.verdict)
+
+
+def cell_text(value, n, kpi_unit: str) -> str:
+    """A cell's pooled value with its n: '62.1% (n 171)'."""
+    if is_missing(value):
+        return f"– (n {int(n):,})" if n else "–"
+    return f"{format_value(value, kpi_unit)} (n {int(n):,})"
+
+
+def impact_rows(df: pd.DataFrame) -> list[dict]:
+    """The initiatives table: what changed, where, and what it did against the control group."""
+    return [
+        {
+            "initiative": r.name,
+            "kpi": r.kpi_name,
+            "treated": treated_text(r),
+            "control": control_text(r),
+            "start": r.start,
+            "after": months_text(r),
+            "naive": format_change(r.naive_change, r.kpi_unit),
+            "impact": format_change(r.impact, r.kpi_unit),
+            "interval": interval_text(r.ci_low, r.ci_high, r.kpi_unit),
+            "verdict": verdict_text(r),
+        }
+        for r in df.itertuples()
+    ]
+
+
+def cell_rows(df: pd.DataFrame) -> list[dict]:
+    """The four cells of each initiative (pooled value and n): before and after, treated and control."""
+    return [
+        {
+            "initiative": r.name,
+            "before_treated": cell_text(r.before_treated, r.n_before_treated, r.kpi_unit),
+            "after_treated": cell_text(r.after_treated, r.n_after_treated, r.kpi_unit),
+            "before_control": cell_text(r.before_control, r.n_before_control, r.kpi_unit),
+            "after_control": cell_text(r.after_control, r.n_after_control, r.kpi_unit),
+        }
+        for r in df.itertuples()
+    ]
+
+
+def summary_lines(df: pd.DataFrame) -> list[str]:
+    """One line per initiative for the period overview (plain text: escaped by whoever shows it)."""
+    lines = []
+    for r in df.itertuples():
+        if r.months_after == 0:
+            lines.append(f"{r.name} ({r.kpi_name}, from {r.start}): no month after the start yet.")
+            continue
+        interval = interval_text(r.ci_low, r.ci_high, r.kpi_unit)
+        shown = f", 95% interval {interval}" if interval != "–" else ""
+        lines.append(
+            f"{r.name} ({r.kpi_name}, from {r.start}): {verdict_text(r)}; impact "
+            f"{format_change(r.impact, r.kpi_unit)}{shown} against the control group "
+            f"(naive change {format_change(r.naive_change, r.kpi_unit)})."
+        )
+    return lines
+
+
+def arms_figure(months: pd.DataFrame, row, title: str | None = None) -> go.Figure:
+    """Treated (solid, circles) and control (dashed, squares) month by month, a line where the
+    initiative starts, the before and after windows shaded."""
+    periods = sorted(months["period"].unique())
+    pos = {p: i for i, p in enumerate(periods)}
+    fig = go.Figure()
+    for arm, colour, dash, symbol in (("treated", LINE, "solid", "circle"), ("control", CONTROL, "dash", "square")):
+        part = months[months["arm"] == arm]
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[p] for p in part["period"]],
+                y=part["value"],
+                name=arm,
+                mode="lines+markers",
+                line=dict(color=colour, dash=dash, width=2),
+                marker=dict(symbol=symbol, size=7, color=colour),
+                customdata=[[label(p), int(n)] for p, n in zip(part["period"], part["n"], strict=True)],
+                hovertemplate=f"{arm} %{{customdata[0]}}: %{{y:.1f}} (n %{{customdata[1]}})<extra></extra>",
+                connectgaps=False,
+            )
+        )
+    title = title or f"{row.name} · {row.kpi_name}: treated and control"
+    fig = _layout(fig, label(title), label(row.kpi_unit), height=280)
+    w = int(row.window_months)
+    first = months.iloc[0]
+    start = pos[first["period"]] - int(first["months_from_start"])  # where the start is, shown or not
+    for x0, x1, text in ((start - w - 0.5, start - 0.5, "before"), (start - 0.5, start + w - 0.5, "after")):
+        fig.add_vrect(
+            x0=x0,
+            x1=x1,
+            fillcolor="rgba(0,0,0,0.05)" if text == "before" else "rgba(31,78,121,0.07)",
+            line_width=0,
+            layer="below",
+            annotation_text=text,
+            annotation_position="top left",
+        )
+    fig.add_vline(x=start - 0.5, line=dict(color="#444", width=1, dash="dot"))
+    fig.update_xaxes(
+        type="linear",
+        tickmode="array",
+        tickvals=list(range(len(periods))),
+        ticktext=periods,
+        range=[-0.6, len(periods) - 0.4],
+    )
+    fig.update_layout(
+        showlegend=True, legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), margin=dict(b=64), height=300
+    )
+    return fig
+
+
+def arms_alt(months: pd.DataFrame, row) -> str:
+    """The chart's text name: both arms' values before and after the start, and the verdict."""
+
+    def series(arm: str) -> str:
+        part = months[(months["arm"] == arm) & months["value"].notna()]
+        if part.empty:
+            return f"{arm}: no values"
+        items = [f"{p} {format_value(v, row.kpi_unit)}" for p, v in zip(part["period"], part["value"], strict=True)]
+        return f"{arm}: " + ", ".join(items)
+
+    return (
+        f"{row.name}, {row.kpi_name} of the treated units and of the control group by month, the initiative "
+        f"starting {row.start} (window {row.window_months} months). {series('treated')}. {series('control')}. "
+        f"Verdict: {verdict_text(row)}."
+    )
