@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import faults
 from ..config import Config
+from ..db import scalar
 from ..errors import PublishError
 from ..export import write_scorecard_csv
 from ..initiatives import write_initiatives_csv
@@ -107,11 +108,11 @@ def publish(
         with connect(config.database) as con:
             periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
             units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
-            catalog_version = int(con.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()[0])
+            catalog_version = int(scalar(con, "SELECT value FROM meta WHERE key = 'catalog_version'"))
             recorded = {
                 "catalog_version": catalog_version,
                 "config_fingerprint": configuration_fingerprint(config, con),
-                "initiatives": con.execute("SELECT count(*) FROM initiatives").fetchone()[0] > 0,
+                "initiatives": scalar(con, "SELECT count(*) FROM initiatives") > 0,
             }
         _same_organisation(site, manifest, {u for u, _name in units}, config.input_folder())
         chosen, notes = manifests.select(manifest, periods, period=period, restate=restate, reason=reason)
@@ -331,13 +332,14 @@ def _restatement_candidates(config: Config, site: Path, manifest: dict) -> list[
     changed = []
     with connect(config.database) as con, tempfile.TemporaryDirectory() as tmp:
         for entry in manifest["periods"]:
-            if entry is not manifests.latest(manifest, entry["period"]):
+            latest = manifests.latest(manifest, entry["period"])
+            if latest is None or latest is not entry:
                 continue
-            published = site / entry["scorecard_csv"]
+            published = site / latest["scorecard_csv"]
             fresh = Path(tmp) / "fresh.csv"
-            write_scorecard_csv(con, fresh, period=entry["period"])
+            write_scorecard_csv(con, fresh, period=latest["period"])
             if published.exists() and published.read_bytes() != fresh.read_bytes():
-                changed.append(entry["period"])
+                changed.append(latest["period"])
     if not changed:
         return []
     return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
@@ -64,3 +64,9 @@ def spark_text(values: Sequence[Any]) -> str:
         return ""
     lo, span = min(known), (max(known) - min(known)) or 1.0
     return "".join(" " if v is None else _BLOCKS[round((v - lo) / span * 7)] for v in points)
+
+
+def records(frame: Any) -> Iterable[Any]:
+    """A DataFrame's rows as named tuples (``itertuples``), typed loosely: a field holds its
+    column's values, which pandas' stubs can only type as the union of every value type."""
+    return frame.itertuples()

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from .escape import md_escape
+from .formatting import records
 from .values import format_value
 
 
@@ -65,7 +66,7 @@ def published_composites(entry: dict, site: Path, database: str) -> dict[str, fl
     from .queries import open_report, ranking
 
     con = open_report(database)
-    return {r.unit_id: r.composite for r in ranking(con, entry["period"]).itertuples()}
+    return {r.unit_id: r.composite for r in records(ranking(con, entry["period"]))}
 
 
 def composites_markdown(entries: list[dict], site: Path, database: str, root: str) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .figures import LINE, _layout, label
-from .formatting import is_missing
+from .formatting import is_missing, records
 from .values import format_change, format_value
 
 CONTROL = "#b35806"  # the control arm: another hue and a dashed line with other markers (greyscale)
@@ -123,7 +123,7 @@ def impact_rows(df: pd.DataFrame) -> list[dict]:
             "interval": interval_text(r.ci_low, r.ci_high, r.kpi_unit),
             "verdict": verdict_text(r),
         }
-        for r in df.itertuples()
+        for r in records(df)
     ]
 
 
@@ -137,14 +137,14 @@ def cell_rows(df: pd.DataFrame) -> list[dict]:
             "before_control": cell_text(r.before_control, r.n_before_control, r.kpi_unit),
             "after_control": cell_text(r.after_control, r.n_after_control, r.kpi_unit),
         }
-        for r in df.itertuples()
+        for r in records(df)
     ]
 
 
 def summary_lines(df: pd.DataFrame) -> list[str]:
     """One line per initiative for the period overview (plain text: escaped by whoever shows it)."""
     lines = []
-    for r in df.itertuples():
+    for r in records(df):
         if r.months_after == 0:
             lines.append(f"{r.name} ({r.kpi_name}, from {r.start}): no month after the start yet.")
             continue

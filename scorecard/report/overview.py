@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..publish.paths import unit_slug
 from .escape import md_escape
+from .formatting import records
 from .values import delta, format_change, format_value
 
 
@@ -24,7 +25,7 @@ def ranking_rows(ranking: pd.DataFrame) -> list[dict]:
             "change": format_change(delta(r.composite, r.previous_composite), ""),
             "kpis": int(r.kpis_scored),
         }
-        for r in ranking.itertuples()
+        for r in records(ranking)
     ]
 
 
@@ -39,7 +40,7 @@ def unit_tree_markdown(ranking: pd.DataFrame, period_root: str = "") -> str:
     return "\n".join(
         "  " * int(r.depth) + f"- [{md_escape(r.unit_name)}]({unit_page_link(r.unit_id, period_root)})"
         f" — composite {format_value(r.composite, 'score', 0)}"
-        for r in ranking.sort_values("tree_order").itertuples()
+        for r in records(ranking.sort_values("tree_order"))
     )
 
 
@@ -61,7 +62,7 @@ def escalations(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
         ORDER BY e.red_streak DESC, u.sort_path, c.sort_order""",
         [period],
     ).df()
-    df["escalated_to_text"] = [escalated_to_text(r.level, r.escalated_to, r.escalated_to_name) for r in df.itertuples()]
+    df["escalated_to_text"] = [escalated_to_text(r.level, r.escalated_to, r.escalated_to_name) for r in records(df)]
     return df
 
 
