@@ -102,13 +102,16 @@ def connect(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
 
 
 def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """A truncated file still opens (its catalog is at the start); its blocks are not all there."""
-    block_size, total_blocks = first_row(con, "SELECT block_size, total_blocks FROM pragma_database_size()")
+    """A truncated file still opens (its catalog is at the start); its blocks are not all there.
+
+    Only the blocks in use must be in the file: DuckDB cuts free blocks off the end of a file it
+    checkpoints (an incremental build leaves some) while still counting them in total_blocks."""
+    block_size, used_blocks = first_row(con, "SELECT block_size, used_blocks FROM pragma_database_size()")
     size = path.stat().st_size
-    if size < block_size * total_blocks:
+    if size < block_size * used_blocks:
         con.close()
         raise duckdb.IOException(
-            f"the file has {size:,} bytes, its {total_blocks} blocks need {block_size * total_blocks:,} (truncated)"
+            f"the file has {size:,} bytes, its {used_blocks} blocks in use need {block_size * used_blocks:,} (truncated)"
         )
 
 

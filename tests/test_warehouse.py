@@ -228,3 +228,32 @@ def test_connect_to_a_missing_database(tmp_path):
         connect(tmp_path / "none.duckdb")
     with pytest.raises(InputError):
         recompute(Config(), database=tmp_path / "none.duckdb")
+
+
+def test_a_file_duckdb_trimmed_of_its_free_blocks_is_not_taken_for_truncated(tmp_path):
+    """Building on a database frees blocks; DuckDB cuts free blocks off the end of the file at a
+    checkpoint yet still counts them in total_blocks. Such a file is whole and must open."""
+    import os
+
+    import duckdb
+
+    from scorecard.warehouse import connect, is_readable
+
+    path = tmp_path / "trimmed.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE meta AS SELECT 'cutoff' AS key, '2026-10-31' AS value")
+        con.execute("CHECKPOINT")
+        con.execute("CREATE TABLE big AS SELECT range AS i, random() AS r FROM range(2000000)")
+        con.execute("CHECKPOINT")
+        con.execute("DROP TABLE big")
+        con.execute("CHECKPOINT")
+    with duckdb.connect(str(path), read_only=True) as con:
+        block_size, total = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+    assert os.path.getsize(path) < block_size * total, "the scenario: fewer blocks in the file than counted"
+    assert is_readable(path)
+    with connect(path) as con:
+        assert con.execute("SELECT value FROM meta").fetchone() == ("2026-10-31",)
+    # a file cut short for real is still caught
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert not is_readable(path)
