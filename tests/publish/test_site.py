@@ -188,11 +188,12 @@ def _no_injected_markup(doc):
 
 
 def _comment_cells(doc) -> list[str] | None:
-    """The cells of the comment column of the unit page's comment table; None if there is none."""
+    """The cells of the comment column of the unit page's table of customer comments (not the
+    owners' comments); None if there is none."""
     # tables are flat in our element list: find the header cell, then the cells of its table
     elements = doc.elements
     for i, el in enumerate(elements):
-        if el.tag == "th" and el.text.lower().startswith("comment"):
+        if el.tag == "th" and el.text.lower().startswith("comment (personal data masked)"):
             start = max(j for j in range(i) if elements[j].tag == "table")
             header = [e for e in elements[start:] if e.tag == "th"]
             column = next(k for k, th in enumerate(header) if th is el)
