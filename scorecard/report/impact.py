@@ -1,6 +1,7 @@
 """The initiatives page and the overview's summary of it: every initiative's difference in
 differences as of a period (initiative_impact), its treated and control units, the four cells
-with their n, and a chart of the treated and control arms month by month (initiative_monthly).
+with their n (the chart of both arms month by month is figures_review's, shared with the unit
+page).
 
 The numbers are computed by scorecard/initiatives.py; this module only reads and words them. An
 impact is in the KPI's unit (points for a percentage); its verdict already reads the KPI's
@@ -10,13 +11,9 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
-import plotly.graph_objects as go
 
-from .figures import LINE, _layout, label
 from .formatting import is_missing, records
 from .values import format_change, format_value
-
-CONTROL = "#b35806"  # the control arm: another hue and a dashed line with other markers (greyscale)
 
 IMPACT_SQL = """
 WITH arms AS (
@@ -53,16 +50,6 @@ def impacts(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     for column in ("treated_names", "control_names"):  # lists (empty, not NA, when none)
         df[column] = [[] if is_missing(v) else [str(n) for n in v] for v in df[column]]
     return df
-
-
-def monthly(con: duckdb.DuckDBPyConnection, initiative_id: str, period: str) -> pd.DataFrame:
-    """Both arms' pooled value and n per month around the start, up to `period` (later months are
-    not known as of the period)."""
-    return con.execute(
-        """SELECT period, months_from_start, complete, arm, value, n FROM initiative_monthly
-           WHERE initiative_id = ? AND period <= ? ORDER BY period, arm DESC""",
-        [initiative_id, period],
-    ).df()
 
 
 def _with_descendants(names: list[str], units: int) -> str:
@@ -156,70 +143,3 @@ def summary_lines(df: pd.DataFrame) -> list[str]:
             f"(naive change {format_change(r.naive_change, r.kpi_unit)})."
         )
     return lines
-
-
-def arms_figure(months: pd.DataFrame, row, title: str | None = None) -> go.Figure:
-    """Treated (solid, circles) and control (dashed, squares) month by month, a line where the
-    initiative starts, the before and after windows shaded."""
-    periods = sorted(months["period"].unique())
-    pos = {p: i for i, p in enumerate(periods)}
-    fig = go.Figure()
-    for arm, colour, dash, symbol in (("treated", LINE, "solid", "circle"), ("control", CONTROL, "dash", "square")):
-        part = months[months["arm"] == arm]
-        fig.add_trace(
-            go.Scatter(
-                x=[pos[p] for p in part["period"]],
-                y=part["value"],
-                name=arm,
-                mode="lines+markers",
-                line=dict(color=colour, dash=dash, width=2),
-                marker=dict(symbol=symbol, size=7, color=colour),
-                customdata=[[label(p), int(n)] for p, n in zip(part["period"], part["n"], strict=True)],
-                hovertemplate=f"{arm} %{{customdata[0]}}: %{{y:.1f}} (n %{{customdata[1]}})<extra></extra>",
-                connectgaps=False,
-            )
-        )
-    title = title or f"{row.name} · {row.kpi_name}: treated and control"
-    fig = _layout(fig, label(title), label(row.kpi_unit), height=280)
-    w = int(row.window_months)
-    first = months.iloc[0]
-    start = pos[first["period"]] - int(first["months_from_start"])  # where the start is, shown or not
-    for x0, x1, text in ((start - w - 0.5, start - 0.5, "before"), (start - 0.5, start + w - 0.5, "after")):
-        fig.add_vrect(
-            x0=x0,
-            x1=x1,
-            fillcolor="rgba(0,0,0,0.05)" if text == "before" else "rgba(31,78,121,0.07)",
-            line_width=0,
-            layer="below",
-            annotation_text=text,
-            annotation_position="top left",
-        )
-    fig.add_vline(x=start - 0.5, line=dict(color="#444", width=1, dash="dot"))
-    fig.update_xaxes(
-        type="linear",
-        tickmode="array",
-        tickvals=list(range(len(periods))),
-        ticktext=periods,
-        range=[-0.6, len(periods) - 0.4],
-    )
-    fig.update_layout(
-        showlegend=True, legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), margin=dict(b=64), height=300
-    )
-    return fig
-
-
-def arms_alt(months: pd.DataFrame, row) -> str:
-    """The chart's text name: both arms' values before and after the start, and the verdict."""
-
-    def series(arm: str) -> str:
-        part = months[(months["arm"] == arm) & months["value"].notna()]
-        if part.empty:
-            return f"{arm}: no values"
-        items = [f"{p} {format_value(v, row.kpi_unit)}" for p, v in zip(part["period"], part["value"], strict=True)]
-        return f"{arm}: " + ", ".join(items)
-
-    return (
-        f"{row.name}, {row.kpi_name} of the treated units and of the control group by month, the initiative "
-        f"starting {row.start} (window {row.window_months} months). {series('treated')}. {series('control')}. "
-        f"Verdict: {verdict_text(row)}."
-    )
