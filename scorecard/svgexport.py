@@ -26,6 +26,8 @@ import threading
 from typing import Any
 
 TIMEOUT_S = 120
+ATTEMPTS = 5  # draws of one figure when the page was not ready (NOT_READY)
+NOT_READY = "kaleido_scopes is not defined"
 
 _lock = threading.Lock()
 _server: _Server | None = None
@@ -74,8 +76,17 @@ class _Server:
             await reloading  # raises if the reload failed
 
     async def _draw(self, fig_dict: dict, opts: dict, topojson: Any) -> bytes:
-        await self._reloaded()
-        return await self.kaleido.calc_fig(fig_dict, opts=opts, topojson=topojson)
+        for attempt in range(1, ATTEMPTS + 1):
+            await self._reloaded()
+            try:
+                return await self.kaleido.calc_fig(fig_dict, opts=opts, topojson=topojson)
+            except Exception as exc:
+                # Under load the page's scripts can be missing when the figure arrives (kaleido took
+                # the JavaScript context of the reload before its scripts ran). The failed tab is
+                # reloaded when kaleido returns it: draw again on the fresh page.
+                if attempt == ATTEMPTS or NOT_READY not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def svg(self, fig_dict: dict, width: int, height: int) -> bytes:
         import plotly.io as pio

@@ -60,3 +60,36 @@ def test_plotly_js_is_served_locally_and_nothing_else():
             opener.open(served.url.replace("plotly.min.js", "secret.txt"), timeout=10)
     finally:
         served.close()
+
+
+def test_a_page_not_ready_for_a_figure_is_reloaded_and_the_figure_drawn_again(reference, monkeypatch):
+    """Under load kaleido can reach a reloaded page before its scripts ran ("kaleido_scopes is
+    not defined"): the figure is drawn again on the freshly reloaded page, with the same bytes."""
+    svgexport.close()
+    try:
+        svgexport.svg(_figures()[0])  # the kaleido of this process
+        server = svgexport._server
+        assert server is not None
+        real = server.kaleido.calc_fig
+        calls = []
+
+        async def flaky(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                await real(*args, **kwargs)  # the tab is used, then reloaded, as in a real failure
+                raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(server.kaleido, "calc_fig", flaky)
+        assert deterministic_svg(svgexport.svg(_figures()[1], width=500), "x") == reference[1]
+        assert len(calls) == 2
+        # any other failure is not retried
+        monkeypatch.setattr(server.kaleido, "calc_fig", _fail)
+        with pytest.raises(RuntimeError, match="something else"):
+            svgexport.svg(_figures()[1], width=500)
+    finally:
+        svgexport.close()
+
+
+async def _fail(*args, **kwargs):
+    raise RuntimeError("something else")
