@@ -413,6 +413,13 @@ class Watch:
         if msg.type == "error":
             self.problems.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
 
+    def request_failed(self, request):
+        # Chromium fetches the favicon after the page's load and cancels that fetch when the test
+        # moves on to the next page: not a fault of the page (a missing favicon is a 404 response)
+        if request.url.endswith("/favicon.svg") and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(f"request failed: {request.url} {request.failure}")
+
     def route(self, route):
         url = route.request.url
         if url.startswith(self.base) or url.startswith(("data:", "blob:", "about:")):
@@ -433,7 +440,7 @@ def new_page(browser, base: str):
     page.on(
         "dialog", lambda dialog: (watch.problems.append(f"dialog: {dialog.type} {dialog.message!r}"), dialog.dismiss())
     )
-    page.on("requestfailed", lambda req: watch.problems.append(f"request failed: {req.url} {req.failure}"))
+    page.on("requestfailed", watch.request_failed)
     page.watch = watch
     return page
 
