@@ -30,7 +30,6 @@ ORDER BY e.period, e.unit_id, e.kpi_id
 """
 
 # the tables this module writes into the database
-DERIVED_TABLES = ("escalation_path",)
 
 
 def compute_escalation_path(con: duckdb.DuckDBPyConnection, escalation_periods: int) -> None:

@@ -270,7 +270,6 @@ ORDER BY s.period, s.unit_id, s.kpi_id
 """
 
 # the tables this module writes into the database
-DERIVED_TABLES = ("changes", "comparisons", "breakdowns", "mix_shift", "escalations")
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -58,7 +58,6 @@ ORDER BY r.period, r.unit_id, r.kpi_id
 """
 
 # the tables this module writes into the database
-DERIVED_TABLES = ("open_actions", "comment_gaps")
 
 
 def compute_commentary(con: duckdb.DuckDBPyConnection) -> None:

@@ -242,7 +242,6 @@ ORDER BY m.initiative_id, m.period, a.arm DESC
 """
 
 # the tables this module writes into the database
-DERIVED_TABLES = ("initiative_units", "initiative_impact", "initiative_monthly")
 
 
 def compute_initiatives(con: duckdb.DuckDBPyConnection, min_sample: int) -> None:

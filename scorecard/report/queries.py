@@ -201,16 +201,6 @@ def heat_rows(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[dict], 
     return list(rows.values()), kpis
 
 
-def target_changes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Configuration rules that start in a given month: the history of target changes."""
-    return con.execute("""
-        SELECT effective_from, kpi_id, coalesce(unit_id, 'all units') AS unit,
-               coalesce(CAST(target AS VARCHAR), '–') AS target, coalesce(CAST(amber AS VARCHAR), '–') AS amber,
-               coalesce(CAST(weight AS VARCHAR), '–') AS weight
-        FROM target_rules WHERE source = 'config' AND effective_from IS NOT NULL
-        ORDER BY effective_from DESC, kpi_id""").df()
-
-
 def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rows read and set aside per input table."""
     from ..contract import TABLES
