@@ -1,19 +1,20 @@
 """Static SVG of plotly figures (the PDF's charts) through one kaleido (one Chromium) per process.
 
-plotly's ``to_image`` without a running server starts a browser for every figure. Here one kaleido
-is opened per worker process and kept for every figure. Every figure is drawn on a freshly
-loaded page, as kaleido does: reusing a page without the reload was measured faster, but the
-SVG's attribute order then depends on the figure drawn before, and under load a figure could
-reach the page before its scripts were defined. Two things make the page cheaper than
-kaleido's own, with the same SVG bytes:
+plotly's ``to_image`` without a running server starts a browser for every figure, and kaleido
+itself reloads its page after every figure. Here one kaleido is opened per worker process and
+its page is kept loaded from figure to figure:
 
-- the page loads plotly.js only: kaleido's default page also loads MathJax from a CDN at every
-  reload (a network request per figure that fails offline and about half of each figure's
-  time; our charts have no LaTeX);
+- a reload costs more than drawing a figure (measured on the demo's charts: 0.50 s per figure
+  with a reload, 0.16–0.20 s without); the page is reloaded only after a failure and every
+  :data:`RELOAD_EVERY` figures, so that nothing a page accumulates can grow without bound;
+- on a page that drew other figures before, plotly.js writes some attributes of an element in
+  another order (the legend's background, first drawn or redrawn). The SVG's meaning is the same;
+  :func:`scorecard.report.charts.deterministic_svg` puts every element's attributes in one order,
+  so a figure's bytes do not depend on what was drawn before;
+- the page loads plotly.js only: kaleido's default page also loads MathJax from a CDN (a network
+  request that fails offline; our charts have no LaTeX);
 - plotly.js comes from a local HTTP server (:class:`_PlotlyJs`), so Chromium keeps its compiled
-  code across reloads;
-- the page is reloaded right after a figure is returned, while the notebook goes on, instead
-  of before returning it; the next figure waits until the reload is over.
+  code across reloads.
 
 The kaleido runs on a background event loop; `svg` blocks until its figure is drawn.
 """
@@ -28,6 +29,7 @@ from typing import Any
 TIMEOUT_S = 120
 ATTEMPTS = 5  # draws of one figure when the page was not ready (NOT_READY)
 NOT_READY = "kaleido_scopes is not defined"
+RELOAD_EVERY = 100  # figures drawn on one page load
 
 _lock = threading.Lock()
 _server: _Server | None = None
@@ -40,7 +42,8 @@ class _Server:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="svg-export", daemon=True)
         self.thread.start()
-        self.reloading: asyncio.Future | None = None  # the reload after the last figure
+        self.reloading: asyncio.Future | None = None  # a reload under way
+        self.drawn = 0  # figures drawn since the page was loaded
         self.plotly_js: _PlotlyJs | None = None
         self.kaleido = self._call(self._open())
 
@@ -52,20 +55,24 @@ class _Server:
         kaleido = kaleido_module.Kaleido(page_generator=page)  # one tab, as kaleido.start_sync_server()
 
         async def return_tab(tab) -> None:
-            """kaleido reloads a tab before it returns the figure drawn on it: reload in the
-            background instead; the tab is handed out again once reloaded."""
-
-            async def reload_then_return() -> None:
-                try:
-                    await tab.reload()
-                finally:  # a failed reload fails the next figure (_draw), never hangs it
-                    kaleido.tabs_ready.put_nowait(tab)
-
-            self.reloading = asyncio.ensure_future(reload_then_return())
+            """kaleido reloads a tab before it returns the figure drawn on it: hand it out again
+            at once instead (every RELOAD_EVERY figures, once reloaded in the background)."""
+            self.drawn += 1
+            if self.drawn < RELOAD_EVERY:
+                kaleido.tabs_ready.put_nowait(tab)
+            else:
+                self.drawn = 0
+                self.reloading = asyncio.ensure_future(self._reload(tab))
 
         kaleido._return_kaleido_tab = return_tab  # kaleido 1.x; without it kaleido reloads itself
         await kaleido.open()
         return kaleido
+
+    async def _reload(self, tab) -> None:
+        try:
+            await tab.reload()
+        finally:  # a failed reload fails the next figure (_draw), never hangs it
+            self.kaleido.tabs_ready.put_nowait(tab)
 
     def _call(self, coroutine) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT_S)
@@ -82,10 +89,12 @@ class _Server:
                 return await self.kaleido.calc_fig(fig_dict, opts=opts, topojson=topojson)
             except Exception as exc:
                 # Under load the page's scripts can be missing when the figure arrives (kaleido took
-                # the JavaScript context of the reload before its scripts ran). The failed tab is
-                # reloaded when kaleido returns it: draw again on the fresh page.
+                # the JavaScript context of a load before its scripts ran): reload the page (its
+                # only tab, handed back by kaleido) and draw again.
                 if attempt == ATTEMPTS or NOT_READY not in str(exc):
                     raise
+                self.drawn = 0
+                self.reloading = asyncio.ensure_future(self._reload(await self.kaleido.tabs_ready.get()))
         raise AssertionError("unreachable")
 
     def svg(self, fig_dict: dict, width: int, height: int) -> bytes:

@@ -17,17 +17,30 @@ def chart_id(name: str) -> str:
 
 
 _SVG_UID = re.compile(rb'<defs id="defs-([0-9a-f]{6})"')
+# a start tag whose attributes are all name="value" (the browser's XMLSerializer writes them so,
+# with < > & " escaped inside values)
+_START_TAG = re.compile(r'<([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"]*")+)(\s*/?)>')
+_ATTRIBUTE = re.compile(r'([\w:.-]+)="([^"]*)"')
+
+
+def _sorted_attributes(match: re.Match) -> str:
+    attributes = "".join(f' {k}="{v}"' for k, v in sorted(_ATTRIBUTE.findall(match.group(2))))
+    return f"<{match.group(1)}{attributes}{match.group(3)}>"
 
 
 def deterministic_svg(svg: bytes, name: str) -> bytes:
-    """plotly.js names clip paths etc. after a random 6-hex uid: replace it with one derived
-    from ``name`` so the same figure always gives the same bytes (and ids stay unique per
-    chart name)."""
+    """The same figure always gives the same bytes:
+
+    - plotly.js names clip paths etc. after a random 6-hex uid: it is replaced with one derived
+      from ``name`` (ids stay unique per chart name);
+    - on a page that drew other figures before, plotly.js writes some attributes in another
+      order: every element's attributes are put in name order (XML attribute order carries no
+      meaning)."""
     m = _SVG_UID.search(svg)
-    if not m:
-        return svg
-    uid = hashlib.sha1(("svg:" + str(name)).encode()).hexdigest()[:6].encode()
-    return svg.replace(m.group(1), uid)
+    if m:
+        uid = hashlib.sha1(("svg:" + str(name)).encode()).hexdigest()[:6].encode()
+        svg = svg.replace(m.group(1), uid)
+    return _START_TAG.sub(_sorted_attributes, svg.decode("utf-8")).encode("utf-8")
 
 
 def _with_trace_uids(fig: Any, name: str) -> Any:
