@@ -30,6 +30,7 @@ class Job:
 
 
 _kernel = None
+_clients: list = []  # the kernel clients papermill opened for the notebook being executed
 
 
 def _start_kernel() -> None:
@@ -38,6 +39,14 @@ def _start_kernel() -> None:
     from jupyter_client.manager import KernelManager
 
     _kernel = KernelManager(kernel_name="python3")
+    new_client = _kernel.client
+
+    def client(**kwargs):
+        kc = new_client(**kwargs)
+        _clients.append(kc)
+        return kc
+
+    _kernel.client = client  # type: ignore[method-assign]
     # The kernel's own stderr only carries a transport warning; cell errors come back as messages.
     _kernel.start_kernel(stderr=subprocess.DEVNULL)
     atexit.register(_stop_kernel)
@@ -48,6 +57,15 @@ def _stop_kernel() -> None:
     if _kernel is not None:
         _kernel.shutdown_kernel(now=True)
         _kernel = None
+
+
+def _stop_clients() -> None:
+    """Close the notebook's kernel client: papermill opens one per notebook and, on a kernel it
+    does not own, leaves it open. Each left open stays subscribed to the kernel's output, so
+    every later notebook's outputs were sent once more per notebook executed before (and two
+    more threads were left per notebook)."""
+    while _clients:
+        _clients.pop().stop_channels()
 
 
 def _run(job: Job) -> float:
@@ -73,6 +91,8 @@ def _run(job: Job) -> float:
             f"(execution {exc.exec_count}): {exc.ename}: {exc.evalue}\n"
             f"the executed notebook is kept at {job.output}"
         ) from None
+    finally:
+        _stop_clients()
     return time.perf_counter() - started
 
 
