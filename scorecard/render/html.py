@@ -30,7 +30,17 @@ _HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
 _PLOTLY_MARK = "Plotly.newPlot"
 _LIVE_MARK = 'class="chart-live"'
 _CHART_DIV = re.compile(r'\A<div class="chart" data-chart="([^"]*)">')
-_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)(?:px)?"[^>]*?\bheight="([\d.]+)(?:px)?"', re.DOTALL)
+_SVG_START = re.compile(r"<svg\b[^>]*>", re.DOTALL)
+_SVG_DIMENSION = re.compile(r'\s(width|height)="([\d.]+)(?:px)?"')
+
+
+def svg_size(svg: str) -> tuple[float, float] | None:
+    """Width and height (CSS px) of an SVG's root element, in whatever order they are written."""
+    start = _SVG_START.search(svg[:2000])
+    found = dict(_SVG_DIMENSION.findall(start.group(0))) if start else {}
+    if "width" not in found or "height" not in found:
+        return None
+    return float(found["width"]), float(found["height"])
 
 
 @functools.cache
@@ -88,8 +98,8 @@ def _static_chart(d: dict) -> str | None:
     svg = d.get("image/svg+xml")
     if not m or not isinstance(svg, str):
         return None
-    size = _SVG_SIZE.search(svg[:2000])
-    dims = f' width="{round(float(size.group(1)))}" height="{round(float(size.group(2)))}"' if size else ""
+    size = svg_size(svg)
+    dims = f' width="{round(size[0])}" height="{round(size[1])}"' if size else ""
     alt = html.escape(chart_alt(d), quote=True)
     live = d["text/html"]
     return (

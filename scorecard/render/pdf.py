@@ -31,13 +31,12 @@ from pathlib import Path
 from ..report.escape import typst_str
 from . import RenderError
 from .document import Document, Markdown, Output
-from .html import TEMPLATES, chart_alt
+from .html import TEMPLATES, chart_alt, svg_size
 from .pandoc import convert, raw_block
 from .project import Site
 
 TYPST_TEMPLATE = TEMPLATES / "scorecard.typ"
 _local = threading.local()
-_SVG_SIZE = re.compile(r"<svg\b[^>]*?\bwidth=\"([\d.]+)(px)?\"", re.DOTALL)
 _LANG = re.compile(r"[a-z]{2,3}")
 # Typst checks the PDF/UA-1 rules while exporting (tagged structure, a title shown by viewers,
 # alternative text on every figure, document language) and fails the render if one is broken.
@@ -57,8 +56,8 @@ def _natural_width_pt(mime: str, raw: bytes) -> float:
     """Image width in pt at 96 px/in (plotly/kaleido sizes are CSS px); 480 pt if unknown."""
     px = None
     if mime == "image/svg+xml":
-        m = _SVG_SIZE.search(raw[:2000].decode("utf-8", "replace"))
-        px = float(m.group(1)) if m else None
+        size = svg_size(raw[:2000].decode("utf-8", "replace"))
+        px = size[0] if size else None
     elif mime == "image/png" and raw[:8] == b"\x89PNG\r\n\x1a\n":
         px = struct.unpack(">I", raw[16:20])[0]
     return round(px * 0.75, 2) if px else 480.0

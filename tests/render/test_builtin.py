@@ -362,3 +362,14 @@ def test_pack_body_with_prefix_is_the_page_body_with_prefixed_images():
     assert files == expected_files == {"part007-" + name: data for name, data in plain_files.items()}
     assert body.count('#sc-image("part007-output-') == 2
     assert len(re.findall(r'(?<!\\)#sc-image\("output-', plain_body)) == 2  # the text's stay escaped text
+
+
+def test_svg_size_reads_the_root_element_in_any_attribute_order():
+    from scorecard.render.html import svg_size
+
+    assert svg_size('<svg class="main-svg" height="300" style="x" width="720px" xmlns="a"><rect width="9"/>') == (
+        720.0,
+        300.0,
+    )
+    assert svg_size('<svg width="720" height="300.5"><g/></svg>') == (720.0, 300.5)
+    assert svg_size('<svg stroke-width="2" height="300"><rect width="9"/></svg>') is None  # not the root's width
