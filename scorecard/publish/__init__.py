@@ -83,6 +83,7 @@ def publish(
 ) -> PublishSummary:
     """Publish what is due (see manifest.select) into config.site."""
     from ..render import Page, get_renderer
+    from ..render.pandoc import workers_stopped
 
     say = progress or (lambda _msg: None)
     check_arguments(period=period, restate=restate, reason=reason)
@@ -92,7 +93,7 @@ def publish(
         raise PublishError(f"{project_file}: project file not found (the site's title and navbar live there)")
     summary = PublishSummary(site)
     state_dir = state_dir_for(config)
-    with run_lock(state_dir, "publish"):
+    with run_lock(state_dir, "publish"), workers_stopped():  # no pandoc worker outlives a publish
         prepare(site, state_dir, say)
         sources = find_sources(config.input_folder(), files=table_files(config))
         inputs = inputs_sha256(sources)

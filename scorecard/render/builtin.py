@@ -10,8 +10,9 @@
   when a page has a chart, loaded on demand) are copied once into
   ``output_dir/assets/`` and only rewritten when their content differs.
 - Pages are rendered on a small thread pool (``jobs``, else ``$RENDER_JOBS``, else
-  min(4, CPUs)); pandoc runs as a subprocess, Typst gets one compiler per thread (a
-  ``typst.Compiler`` must not be shared between threads). Files are written atomically.
+  min(4, CPUs)); a thread converts Markdown with a pandoc worker process of its own
+  (:mod:`scorecard.render.pandoc`), Typst gets one compiler per thread (a ``typst.Compiler``
+  must not be shared between threads). Files are written atomically.
 - Output is deterministic: no timestamps, random ids or temp paths end up in the files.
 """
 

@@ -227,3 +227,22 @@ def test_survey_comments_are_shown_literally_and_masked(published: Published):
     text = squash(pdf_text(published.site / unit["pdf"]))
     for cell in cells:
         assert squash(cell) in text, f"PDF lacks the comment {cell!r}"
+
+
+def test_no_pandoc_worker_outlives_a_publish(published: Published):
+    """The API publish converted Markdown in this process; its pandoc workers are gone."""
+    import os
+
+    from scorecard.render import pandoc
+
+    assert pandoc.worker_count() == 0
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"lua" in cmdline[1:2]:
+            children.append(cmdline)
+    assert children == []
