@@ -10,6 +10,18 @@ from typing import Any
 _TYPST_STR_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+_TYPST_STR_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f\ud800-\udfff]')
+
+
+def _typst_str_escape(match: re.Match) -> str:
+    ch = match.group(0)
+    esc = _TYPST_STR_ESCAPES.get(ch)
+    if esc is not None:
+        return esc
+    # control characters by code point; lone surrogates cannot be encoded: U+FFFD
+    return "\\u{fffd}" if 0xD800 <= ord(ch) <= 0xDFFF else f"\\u{{{ord(ch):x}}}"
+
+
 def typst_str(value: Any) -> str:
     """A Typst string literal (code mode) whose value is exactly ``str(value)``.
 
@@ -17,18 +29,7 @@ def typst_str(value: Any) -> str:
     writing control characters as ``\\u{..}``) means no input can end the literal or be read
     as Typst code: ``#``, ``$``, ``[``, ``]``, ``//``, ``/*``, ``@``, ``<`` are all inert.
     """
-    out = ['"']
-    for ch in str(value):
-        esc = _TYPST_STR_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF:
-            # control characters by code point; lone surrogates cannot be encoded: U+FFFD
-            out.append("\\u{fffd}" if 0xD800 <= ord(ch) <= 0xDFFF else f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + _TYPST_STR_SPECIAL.sub(_typst_str_escape, str(value)) + '"'
 
 
 def typst_escape(value: Any) -> str:
