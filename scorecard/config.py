@@ -175,9 +175,9 @@ class Config(BaseModel):
     )
     workers: int | None = Field(default=None, ge=1, description="notebook workers; default: one per core")
     memory_limit: str = Field(
-        default="3GB",
+        default="2.5GB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="DuckDB memory limit of a build, e.g. 3GB; beyond it DuckDB spills to disk",
+        description="DuckDB memory limit of a build; beyond it DuckDB spills to disk (2.5GB leaves the build process within 3 GB)",
     )
     quadrants: Quadrants = Quadrants()
     escalation_periods: int = Field(default=2, ge=1)
