@@ -177,12 +177,13 @@ def _size(fig_dict: dict, key: str, given: int | None) -> int:
     )
 
 
-def svg(fig: Any, width: int | None = None, height: int | None = None) -> bytes:
-    """The figure as SVG bytes, as ``plotly.io.to_image(fig, format="svg", width, height)``."""
+def svg(fig: Any, width: int | None = None, height: int | None = None, *, validate: bool = True) -> bytes:
+    """The figure as SVG bytes, as ``plotly.io.to_image(fig, format="svg", width, height, validate)``
+    (``validate=False``: a figure dict is drawn as it is)."""
     from plotly.io._utils import validate_coerce_fig_to_dict
 
     global _server
-    fig_dict = validate_coerce_fig_to_dict(fig, True)
+    fig_dict = validate_coerce_fig_to_dict(fig, validate)
     with _lock:
         if _server is None:
             _server = _Server()

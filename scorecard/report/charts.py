@@ -70,22 +70,26 @@ def chart_bundle(
 ) -> dict[str, str]:
     """The display bundle for a plotly figure (see :func:`show_chart`)."""
     import plotly.io as pio
+    from plotly.io._utils import validate_coerce_fig_to_dict
 
     div_id = chart_id(name)
     fig = _with_trace_uids(fig, name)
+    # one conversion (and validation) for both the div and the SVG: each costs as much as drawing
+    fig_dict = validate_coerce_fig_to_dict(fig, True)
     html_div = pio.to_html(
-        fig,
+        fig_dict,
         include_plotlyjs=False,
         full_html=False,
         div_id=div_id,
         config={"displaylogo": False, "responsive": True},
+        validate=False,
     )
     title = getattr(getattr(getattr(fig, "layout", None), "title", None), "text", None) or name
     bundle = {"text/html": f'<div class="chart" data-chart="{html.escape(str(name))}">{html_div}</div>'}
     if static:
         from ..svgexport import svg as export_svg
 
-        svg = export_svg(fig, width=width, height=height)
+        svg = export_svg(fig_dict, width=width, height=height, validate=False)
         bundle["image/svg+xml"] = deterministic_svg(svg, name).decode("utf-8")
     # the chart's text name (image alt text on the site and in the PDF)
     bundle["text/plain"] = alt if alt else f"[chart: {re.sub(r'<[^>]*>', '', str(title))}]"

@@ -11,8 +11,8 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
+from .figure_dicts import figure, strings, subplot_domains, values
 from .formatting import is_missing
 
 GREEN_BAND = "rgba(46, 160, 67, 0.10)"
@@ -23,20 +23,21 @@ TARGET = "#2e7d32"
 FONT = dict(family="Helvetica, Arial, sans-serif", size=12, color="#222")
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, height: int = 260) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=14)),
-        height=height,
-        width=720,
-        margin=dict(l=56, r=16, t=40, b=36),
-        font=FONT,
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        showlegend=False,
-        yaxis=dict(title=y_title, gridcolor="#e5e5e5", zeroline=False),
-        xaxis=dict(type="category", gridcolor="#f0f0f0"),
-    )
-    return fig
+def _layout_dict(title: str, y_title: str, height: int = 260) -> dict:
+    """The layout ``update_layout`` gives a new figure for these settings (compound properties
+    first, as plotly orders them)."""
+    return {
+        "title": {"font": {"size": 14}, "text": title, "x": 0, "xanchor": "left"},
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 36},
+        "font": dict(FONT),
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#e5e5e5", "zeroline": False},
+        "xaxis": {"type": "category", "gridcolor": "#f0f0f0"},
+        "height": height,
+        "width": 720,
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "showlegend": False,
+    }
 
 
 def label(text) -> str:
@@ -53,11 +54,10 @@ def _zones(direction: str, target: float, amber: float) -> list[tuple[float, flo
 
 def _trend_panel(
     df: pd.DataFrame, name: str, direction: str, min_sample: int, axis: str = ""
-) -> tuple[list[go.Scatter], list[dict], list[float] | None]:
+) -> tuple[list[dict], list[dict], list[float] | None]:
     """One KPI's panel on axes x{axis}/y{axis}: traces (interval band, target step line, rolling
-    3-month line when df has one, values with low-n markers), status-band shapes, y range.
-    Shapes are plain dicts added in one go: plotly's add_hrect per band costs ~30 ms each."""
-    periods = list(df["period"])
+    3-month line when df has one, values with low-n markers), status-band shapes, y range."""
+    periods = values(list(df["period"]))
     target = df["target"].dropna().iloc[-1] if df["target"].notna().any() else None
     amber = df["amber"].dropna().iloc[-1] if df["amber"].notna().any() else None
     span = [v for c in ("value", "ci_low", "ci_high", "target", "amber") if c in df for v in df[c] if not is_missing(v)]
@@ -71,118 +71,162 @@ def _trend_panel(
                 a, b = max(z0, y_range[0]), min(z1, y_range[1])
                 if a < b:
                     shapes.append(
-                        dict(
-                            type="rect",
-                            xref=f"x{axis} domain",
-                            yref=f"y{axis}",
-                            x0=0,
-                            x1=1,
-                            y0=a,
-                            y1=b,
-                            fillcolor=colour,
-                            line_width=0,
-                            layer="below",
-                        )
+                        {
+                            "fillcolor": colour,
+                            "layer": "below",
+                            "type": "rect",
+                            "x0": 0,
+                            "x1": 1,
+                            "xref": f"x{axis} domain",
+                            "y0": a,
+                            "y1": b,
+                            "yref": f"y{axis}",
+                            "line": {"width": 0},
+                        }
                     )
+    xy = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
     traces = []
     if df["ci_low"].notna().any():
         traces.append(
-            go.Scatter(
-                x=periods, y=df["ci_high"], mode="lines", line=dict(width=0), hoverinfo="skip", connectgaps=False
-            )
+            {
+                "connectgaps": False,
+                "hoverinfo": "skip",
+                "line": {"width": 0},
+                "mode": "lines",
+                "x": periods,
+                "y": values(df["ci_high"]),
+                "type": "scatter",
+                **xy,
+            }
         )
         traces.append(
-            go.Scatter(
-                x=periods,
-                y=df["ci_low"],
-                mode="lines",
-                line=dict(width=0),
-                fill="tonexty",
-                fillcolor="rgba(31, 78, 121, 0.15)",
-                hoverinfo="skip",
-                connectgaps=False,
-                name="95% interval",
-            )
+            {
+                "connectgaps": False,
+                "fill": "tonexty",
+                "fillcolor": "rgba(31, 78, 121, 0.15)",
+                "hoverinfo": "skip",
+                "line": {"width": 0},
+                "mode": "lines",
+                "name": "95% interval",
+                "x": list(periods),
+                "y": values(df["ci_low"]),
+                "type": "scatter",
+                **xy,
+            }
         )
     if target is not None:
         traces.append(
-            go.Scatter(
-                x=periods,
-                y=df["target"],
-                mode="lines",
-                name="target",
-                line=dict(color=TARGET, width=1.5, dash="dash", shape="hv"),
-            )
+            {
+                "line": {"color": TARGET, "dash": "dash", "shape": "hv", "width": 1.5},
+                "mode": "lines",
+                "name": "target",
+                "x": list(periods),
+                "y": values(df["target"]),
+                "type": "scatter",
+                **xy,
+            }
         )
     if "rolling3" in df and df["rolling3"].notna().any():
         traces.append(
-            go.Scatter(
-                x=periods,
-                y=df["rolling3"],
-                mode="lines",
-                name="rolling 3 months",
-                line=dict(color="#777777", width=1.5, dash="dot"),
-                hovertemplate="%{x}: %{y:.1f} (3 months)<extra></extra>",
-            )
+            {
+                "hovertemplate": "%{x}: %{y:.1f} (3 months)<extra></extra>",
+                "line": {"color": "#777777", "dash": "dot", "width": 1.5},
+                "mode": "lines",
+                "name": "rolling 3 months",
+                "x": list(periods),
+                "y": values(df["rolling3"]),
+                "type": "scatter",
+                **xy,
+            }
         )
     low_n = df["n"] < min_sample
     traces.append(
-        go.Scatter(
-            x=periods,
-            y=df["value"],
-            mode="lines+markers",
-            name=name,
-            connectgaps=False,
-            line=dict(color=LINE, width=2),
-            marker=dict(
-                size=[8 if small else 6 for small in low_n],
-                symbol=["circle-open" if small else "circle" for small in low_n],
-                color=LINE,
-                line=dict(width=1.5, color=LINE),
-            ),
-            customdata=df["n"],
-            hovertemplate="%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
-        )
+        {
+            "connectgaps": False,
+            "customdata": values(df["n"]),
+            "hovertemplate": "%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
+            "line": {"color": LINE, "width": 2},
+            "marker": {
+                "color": LINE,
+                "line": {"color": LINE, "width": 1.5},
+                "size": [8 if small else 6 for small in low_n],
+                "symbol": ["circle-open" if small else "circle" for small in low_n],
+            },
+            "mode": "lines+markers",
+            "name": name,
+            "x": list(periods),
+            "y": values(df["value"]),
+            "type": "scatter",
+            **xy,
+        }
     )
     return traces, shapes, y_range
 
 
 def trends_figure(trends: pd.DataFrame, kpis: list[dict], min_sample: int = 30) -> go.Figure:
     """Small multiples: one panel per KPI (kpis: dicts with kpi_id, name, kpi_unit, direction),
-    two columns, shared period axis. One figure, so the PDF needs one image export, not six."""
+    two columns, shared period axis. One figure, so the PDF needs one image export, not six.
+    The figure is the one make_subplots and update_xaxes/yaxes/annotations/layout would give."""
     cols = 2 if len(kpis) > 1 else 1
     rows = max(1, math.ceil(len(kpis) / cols))
-    titles = [label(f"{k['name']} ({k['kpi_unit']})") for k in kpis]
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.42 / rows, horizontal_spacing=0.09
-    )
-    traces, rows_of, cols_of, shapes = [], [], [], []
+    layout: dict = {}
+    domains = subplot_domains(rows, cols, 0.42 / rows, 0.09)
+    ranges: dict[str, list[float]] = {}
+    traces, shapes = [], []
     for i, k in enumerate(kpis):
         df = trends[trends["kpi_id"] == k["kpi_id"]].sort_values("period")
         axis = "" if i == 0 else str(i + 1)
         panel, bands, y_range = _trend_panel(df, k["name"], k["direction"], min_sample, axis)
         traces += panel
-        rows_of += [i // cols + 1] * len(panel)
-        cols_of += [i % cols + 1] * len(panel)
         shapes += bands
         if y_range:
-            fig.layout[f"yaxis{axis}"].range = y_range
-    if traces:
-        fig.add_traces(traces, rows=rows_of, cols=cols_of)
-    fig.update_xaxes(type="category", gridcolor="#f0f0f0", tickangle=-45, tickfont=dict(size=9))
-    fig.update_yaxes(gridcolor="#e5e5e5", zeroline=False, tickfont=dict(size=9))
-    fig.update_annotations(font=dict(size=11))
-    fig.update_layout(
-        shapes=shapes,
+            ranges[axis] = values(y_range)
+    for i, (x_domain, y_domain) in enumerate(domains):
+        axis = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{axis}"] = {
+            "anchor": f"y{axis}",
+            "domain": x_domain,
+            "tickfont": {"size": 9},
+            "type": "category",
+            "gridcolor": "#f0f0f0",
+            "tickangle": -45,
+        }
+        with_range = {"range": ranges[axis]} if axis in ranges else {}
+        layout[f"yaxis{axis}"] = {
+            "anchor": f"x{axis}",
+            "domain": y_domain,
+            **with_range,
+            "tickfont": {"size": 9},
+            "gridcolor": "#e5e5e5",
+            "zeroline": False,
+        }
+    annotations = [
+        {
+            "font": {"size": 11},
+            "showarrow": False,
+            "text": label(f"{k['name']} ({k['kpi_unit']})"),
+            "x": sum(x_domain) / 2.0,
+            "xanchor": "center",
+            "xref": "paper",
+            "y": y_domain[1],
+            "yanchor": "bottom",
+            "yref": "paper",
+        }
+        for k, (x_domain, y_domain) in zip(kpis, domains)
+    ]
+    if annotations:
+        layout["annotations"] = annotations
+    layout.update(margin={"l": 44, "r": 12, "t": 36, "b": 40}, font=dict(FONT))
+    if shapes:  # update_layout leaves out an empty list
+        layout["shapes"] = shapes
+    layout.update(
         height=60 + 210 * rows,
         width=760,
-        margin=dict(l=44, r=12, t=36, b=40),
-        font=FONT,
         plot_bgcolor="white",
         paper_bgcolor="white",
         showlegend=False,
     )
-    return fig
+    return figure(traces, layout)
 
 
 QUADRANT_COLOURS = {"fix now": "#a1161a", "maintain": "#17692c", "monitor": "#8a5300", "low priority": "#555555"}
@@ -193,52 +237,84 @@ def priority_figure(
     df: pd.DataFrame, importance_split: float, gap_split: float, title: str = "Priority matrix"
 ) -> go.Figure:
     """Importance (weight share) against gap (100 − score) with the quadrant lines; each KPI
-    labelled; quadrants told by marker shape as well as colour. df: kpi name, importance, gap, quadrant."""
-    fig = go.Figure()
+    labelled; quadrants told by marker shape as well as colour. df: kpi name, importance, gap, quadrant.
+    The figure is the one add_trace, add_vline/hline, add_annotation and update_layout would give."""
     x_max = max([importance_split * 2, *df["importance"].tolist()]) * 1.15 if len(df) else importance_split * 2
     df = df.sort_values(["gap", "importance"]).assign(
         label_at=[("top center", "bottom center")[i % 2] for i in range(len(df))]
     )
+    traces = []
     for quadrant, colour in QUADRANT_COLOURS.items():
         part = df[df["quadrant"] == quadrant]
         if part.empty:
             continue
-        fig.add_trace(
-            go.Scatter(
-                x=part["importance"],
-                y=part["gap"],
-                mode="markers+text",
-                name=quadrant,
-                text=part["name"].map(label),
-                textposition=part["label_at"].tolist(),
-                textfont=dict(size=10),
-                marker=dict(
-                    size=11, color=colour, symbol=QUADRANT_SYMBOLS[quadrant], line=dict(width=1, color="white")
-                ),
-                hovertemplate="%{text}: importance %{x:.0f}%, gap %{y:.0f}<extra>" + quadrant + "</extra>",
-            )
+        traces.append(
+            {
+                "hovertemplate": "%{text}: importance %{x:.0f}%, gap %{y:.0f}<extra>" + quadrant + "</extra>",
+                "marker": {
+                    "color": colour,
+                    "line": {"color": "white", "width": 1},
+                    "size": 11,
+                    "symbol": QUADRANT_SYMBOLS[quadrant],
+                },
+                "mode": "markers+text",
+                "name": quadrant,
+                "text": strings(part["name"].map(label)),
+                "textfont": {"size": 10},
+                "textposition": values(part["label_at"].tolist()),
+                "x": values(part["importance"]),
+                "y": values(part["gap"]),
+                "type": "scatter",
+            }
         )
-    fig.add_vline(x=importance_split, line=dict(color="#666", width=1, dash="dash"))
-    fig.add_hline(y=gap_split, line=dict(color="#666", width=1, dash="dash"))
-    for x, y, corner, anchor in (
-        (x_max, 100, "FIX NOW", "right"),
-        (0, 100, "MONITOR", "left"),
-        (x_max, 0, "MAINTAIN", "right"),
-        (0, 0, "LOW PRIORITY", "left"),
-    ):
-        fig.add_annotation(
-            x=x,
-            y=y,
-            text=corner,
-            showarrow=False,
-            xanchor=anchor,
-            yanchor="top" if y == 100 else "bottom",
-            font=dict(size=10, color="#666"),
+    split_line = {"color": "#666", "dash": "dash", "width": 1}
+    shapes = [
+        {
+            "line": dict(split_line),
+            "type": "line",
+            "x0": importance_split,
+            "x1": importance_split,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "y domain",
+        },
+        {
+            "line": dict(split_line),
+            "type": "line",
+            "x0": 0,
+            "x1": 1,
+            "xref": "x domain",
+            "y0": gap_split,
+            "y1": gap_split,
+            "yref": "y",
+        },
+    ]
+    annotations = [
+        {
+            "font": {"color": "#666", "size": 10},
+            "showarrow": False,
+            "text": corner,
+            "x": x,
+            "xanchor": anchor,
+            "y": y,
+            "yanchor": "top" if y == 100 else "bottom",
+        }
+        for x, y, corner, anchor in (
+            (x_max, 100, "FIX NOW", "right"),
+            (0, 100, "MONITOR", "left"),
+            (x_max, 0, "MAINTAIN", "right"),
+            (0, 0, "LOW PRIORITY", "left"),
         )
-    fig = _layout(fig, title, "gap (100 − score)", height=380)
-    fig.update_xaxes(type="linear", range=[0, x_max], title="importance (% of weight)")
-    fig.update_yaxes(range=[-12, 108])
-    return fig
+    ]
+    layout = {
+        "shapes": shapes,
+        "annotations": annotations,
+        **_layout_dict(title, "gap (100 − score)", height=380),
+    }
+    layout["yaxis"]["range"] = [-12, 108]
+    layout["xaxis"].update(type="linear", range=values([0, x_max]), title={"text": "importance (% of weight)"})
+    return figure(traces, layout)
 
 
 def composite_bar_figure(df: pd.DataFrame, title: str = "Composite score by unit") -> go.Figure:
@@ -246,28 +322,26 @@ def composite_bar_figure(df: pd.DataFrame, title: str = "Composite score by unit
     df = df.dropna(subset=["composite"]).sort_values("composite")
     names = [label(n) for n in df["unit_name"]]
     rows = list(range(len(df)))  # positions, not names: two units may share a name
-    fig = go.Figure(
-        go.Bar(
-            x=df["composite"],
-            y=rows,
-            orientation="h",
-            marker_color=LINE,
-            customdata=names,
-            text=[f"{v:.0f}" for v in df["composite"]],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{customdata}: %{x:.1f}<extra></extra>",
-        )
-    )
-    fig = _layout(fig, title, "", height=max(220, 28 * len(df) + 70))
-    fig.update_xaxes(range=[0, 105], title="score (0–100)", type="linear")
-    fig.update_yaxes(
+    bar = {
+        "cliponaxis": False,
+        "customdata": values(names),
+        "hovertemplate": "%{customdata}: %{x:.1f}<extra></extra>",
+        "marker": {"color": LINE},
+        "orientation": "h",
+        "text": values([f"{v:.0f}" for v in df["composite"]]),
+        "textposition": "outside",
+        "x": values(df["composite"]),
+        "y": values(rows),
+        "type": "bar",
+    }
+    layout = _layout_dict(title, "", height=max(220, 28 * len(df) + 70))
+    layout["xaxis"].update(type="linear", range=[0, 105], title={"text": "score (0–100)"})
+    layout["yaxis"].update(
         type="linear",
         tickmode="array",
-        tickvals=rows,
-        ticktext=names,
-        title="",
+        tickvals=values(rows),
+        ticktext=values(names),
         automargin=True,
         range=[-0.6, len(rows) - 0.4],
     )
-    return fig
+    return figure([bar], layout)

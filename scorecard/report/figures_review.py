@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from .figure_dicts import figure, values
 from .figures import FONT, LINE, label
 from .formatting import is_missing
 from .values import format_value
@@ -24,24 +25,25 @@ ARMS = (
 
 def initiative_figure(months: pd.DataFrame, r) -> go.Figure:
     """Treated vs control monthly values; ``r`` is the initiative's row of
-    ``review.unit_initiatives`` (name, kpi_name, kpi_unit, start, window_months)."""
+    ``review.unit_initiatives`` (name, kpi_name, kpi_unit, start, window_months). The figure is
+    the one add_trace and update_layout would give."""
     periods = sorted(months["period"].astype(str).unique())
-    fig = go.Figure()
+    traces = []
     for arm, name, line, marker in ARMS:
         df = months[months["arm"] == arm].set_index("period").reindex(periods)
-        values = [None if is_missing(v) else float(v) for v in df["value"]]
-        fig.add_trace(
-            go.Scatter(
-                x=periods,
-                y=values,
-                name=name,
-                mode="lines+markers",
-                line=line,
-                marker=marker,
-                connectgaps=False,
-                customdata=[0 if is_missing(n) else int(n) for n in df["n"]],
-                hovertemplate=f"{name}<br>%{{x}}: %{{y:.1f}} (n %{{customdata}})<extra></extra>",
-            )
+        traces.append(
+            {
+                "connectgaps": False,
+                "customdata": values([0 if is_missing(n) else int(n) for n in df["n"]]),
+                "hovertemplate": f"{name}<br>%{{x}}: %{{y:.1f}} (n %{{customdata}})<extra></extra>",
+                "line": _sorted(line),
+                "marker": _sorted(marker),
+                "mode": "lines+markers",
+                "name": name,
+                "x": values(periods),
+                "y": values([None if is_missing(v) else float(v) for v in df["value"]]),
+                "type": "scatter",
+            }
         )
     shapes, annotations = [], []
     start = str(r.start)
@@ -53,51 +55,75 @@ def initiative_figure(months: pd.DataFrame, r) -> go.Figure:
             x0, x1 = max(x0, -0.5), min(x1, len(periods) - 0.5)
             if x0 < x1:
                 shapes.append(
-                    dict(type="rect", xref="x", yref="paper", x0=x0, x1=x1, y0=0, y1=1, fillcolor=WINDOW, line_width=0)
+                    {
+                        "fillcolor": WINDOW,
+                        "type": "rect",
+                        "x0": x0,
+                        "x1": x1,
+                        "xref": "x",
+                        "y0": 0,
+                        "y1": 1,
+                        "yref": "paper",
+                        "line": {"width": 0},
+                    }
                 )
         shapes.append(
-            dict(
-                type="line",
-                xref="x",
-                yref="paper",
-                x0=s - 0.5,
-                x1=s - 0.5,
-                y0=0,
-                y1=1,
-                line=dict(color="#333", dash="dot"),
-            )
+            {
+                "line": {"color": "#333", "dash": "dot"},
+                "type": "line",
+                "x0": s - 0.5,
+                "x1": s - 0.5,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+            }
         )
         annotations.append(
-            dict(
-                x=s - 0.5,
-                y=1,
-                xref="x",
-                yref="paper",
-                text=label(f"start {start}"),
-                showarrow=False,
-                xanchor="left",
-                yanchor="bottom",
-                font=dict(size=11),
-            )
+            {
+                "font": {"size": 11},
+                "showarrow": False,
+                "text": label(f"start {start}"),
+                "x": s - 0.5,
+                "xanchor": "left",
+                "xref": "x",
+                "y": 1,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
         )
-    fig.update_layout(
-        title=dict(text=label(f"{r.name}: {r.kpi_name}, treated vs control"), x=0, xanchor="left", font=dict(size=14)),
-        height=300,
-        width=720,
-        margin=dict(l=56, r=16, t=48, b=64),
-        font=FONT,
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        showlegend=True,
-        legend=dict(orientation="h", x=0, xanchor="left", y=-0.14, yanchor="top"),
-        yaxis=dict(
-            title=label(r.kpi_unit if r.kpi_unit not in ("", None) else r.kpi_name), gridcolor="#e5e5e5", zeroline=False
-        ),
-        xaxis=dict(type="category", gridcolor="#f0f0f0", categoryorder="array", categoryarray=periods),
-        shapes=shapes,
-        annotations=annotations,
-    )
-    return fig
+    y_title = label(r.kpi_unit if r.kpi_unit not in ("", None) else r.kpi_name)
+    layout = {
+        "title": {
+            "font": {"size": 14},
+            "text": label(f"{r.name}: {r.kpi_name}, treated vs control"),
+            "x": 0,
+            "xanchor": "left",
+        },
+        "margin": {"l": 56, "r": 16, "t": 48, "b": 64},
+        "font": dict(FONT),
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#e5e5e5", "zeroline": False},
+        "xaxis": {
+            "type": "category",
+            "gridcolor": "#f0f0f0",
+            "categoryorder": "array",
+            "categoryarray": values(periods),
+        },
+        "height": 300,
+        "width": 720,
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "showlegend": True,
+    }
+    # update_layout leaves out an empty list
+    layout.update({k: v for k, v in (("shapes", shapes), ("annotations", annotations)) if v})
+    return figure(traces, layout)
+
+
+def _sorted(props: dict) -> dict:
+    """A flat property dict in the key order plotly's constructors give it."""
+    return {k: props[k] for k in sorted(props)}
 
 
 def initiative_alt(months: pd.DataFrame, r) -> str:
