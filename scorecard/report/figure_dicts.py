@@ -40,17 +40,20 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     validation, then given the dicts themselves: its trace and layout objects read their
     properties from them, and the key order (which the JSON keeps) is theirs, not the
     constructors'. Building it from the full dicts, even unvalidated, costs ~50 ms a figure."""
-    skeleton: dict[str, Any] = {
-        k: {} if isinstance(v, dict) else [{} for _ in v] for k, v in layout.items() if isinstance(v, (dict, list))
-    }
-    fig = go.Figure(data=[{"type": trace["type"]} for trace in data], layout=skeleton, _validate=False)
-    template = fig._layout.get("template")
-    fig._data = data
-    fig._layout = layout if template is None else {"template": template, **layout}
-    fig._validate = True  # a caller's edits are validated, as on any figure
-    for obj in (fig._layout_obj, *fig._data_objs):
-        _validating(obj)
-    return fig
+    try:
+        skeleton: dict[str, Any] = {
+            k: {} if isinstance(v, dict) else [{} for _ in v] for k, v in layout.items() if isinstance(v, (dict, list))
+        }
+        fig = go.Figure(data=[{"type": trace["type"]} for trace in data], layout=skeleton, _validate=False)
+        template = fig._layout.get("template")
+        fig._data = data
+        fig._layout = layout if template is None else {"template": template, **layout}
+        fig._validate = True  # a caller's edits are validated, as on any figure
+        for obj in (fig._layout_obj, *fig._data_objs):
+            _validating(obj)
+        return fig
+    except (AttributeError, KeyError, TypeError):  # a plotly whose internals differ: the validated way
+        return go.Figure(data=data, layout=layout)
 
 
 def _validating(obj: Any) -> None:

@@ -163,3 +163,17 @@ def test_subplot_domains_are_make_subplots_floats(rows, cols):
         for i in [0, *range(2, rows * cols + 1)]
     ]
     assert subplot_domains(rows, cols, 0.42 / rows, 0.09) == expected
+
+
+def test_a_plotly_whose_internals_differ_gets_the_validated_figure(monkeypatch):
+    from scorecard.report import figure_dicts
+
+    trends = _trends()
+    fast = figures.trends_figure(trends, KPIS, 3)
+
+    def internals_moved(obj):
+        raise AttributeError("_compound_props")
+
+    monkeypatch.setattr(figure_dicts, "_validating", internals_moved)
+    slow = figures.trends_figure(trends, KPIS, 3)
+    assert json.loads(slow.to_json()) == json.loads(fast.to_json())  # the same figure, however built
