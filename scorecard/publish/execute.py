@@ -29,6 +29,11 @@ class Job:
     label: str = ""  # what the notebook is about, for messages: "unit 'EU/Paris', period 2026-10"
 
 
+# IPython features a report notebook does not use, which cost the kernel CPU at every cell: the
+# input history written to SQLite by a background thread, and a second compile of each cell to
+# tell whether it awaits at top level.
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False", "--InteractiveShell.autoawait=False"]
+
 _kernel = None
 _clients: list = []  # the kernel clients papermill opened for the notebook being executed
 
@@ -48,7 +53,7 @@ def _start_kernel() -> None:
 
     _kernel.client = client  # type: ignore[method-assign]
     # The kernel's own stderr only carries a transport warning; cell errors come back as messages.
-    _kernel.start_kernel(stderr=subprocess.DEVNULL)
+    _kernel.start_kernel(stderr=subprocess.DEVNULL, extra_arguments=KERNEL_ARGUMENTS)
     atexit.register(_stop_kernel)
 
 

@@ -38,3 +38,21 @@ def test_a_reused_kernel_runs_notebook_after_notebook_and_leaves_no_client_open(
         assert threads[-1] == threads[0], threads
     finally:
         execute._stop_kernel()
+
+
+def test_the_kernel_keeps_no_input_history(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("ip = get_ipython()\nprint(ip.history_manager.enabled, ip.autoawait)"),
+    ]
+    template = tmp_path / "t.ipynb"
+    nbformat.write(nb, template)
+    execute._start_kernel()
+    try:
+        execute._run(execute.Job(template, tmp_path / "out.ipynb"))
+    finally:
+        execute._stop_kernel()
+    assert nbformat.read(tmp_path / "out.ipynb", 4).cells[-1].outputs[0]["text"] == "False False\n"
