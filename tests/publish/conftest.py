@@ -83,7 +83,9 @@ PII = [
     "12 34 56 78",
     "555-0134",
 ]
-EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# starts only where a run of address characters starts: a page's base64 chart images are runs of
+# 100k+ such characters, which the pattern would otherwise scan again from every position in them
+EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
 # --------------------------------------------------------------------------- workspaces
