@@ -33,6 +33,7 @@ def reference() -> list[bytes]:
 
 
 def test_one_kept_kaleido_gives_the_bytes_plotly_gives(reference):
+    svgexport.close()  # a page loaded for this test alone (other tests may have drawn on this process's)
     try:
         figures = _figures()
         # twice over, in turn, on one page load: a figure drawn after others comes out as if drawn alone
