@@ -269,6 +269,15 @@ WHERE s.red_streak >= $periods
 ORDER BY s.period, s.unit_id, s.kpi_id
 """
 
+UNHAPPY_COMMENTS_SQL = """
+CREATE OR REPLACE TABLE unhappy_comments AS
+SELECT strftime(responded_at, '%Y-%m') AS period, unit_id, survey, score, responded_at, response_id, comment
+FROM survey_responses
+WHERE nullif(trim(comment), '') IS NOT NULL
+  AND ((survey = 'csat' AND score <= 2) OR (survey = 'nps' AND score <= 6) OR (survey = 'ces' AND score <= 3))
+ORDER BY period, unit_id, responded_at DESC, response_id
+"""
+
 # the tables this module writes into the database
 
 
@@ -302,6 +311,7 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, config: Config, catalog: Ca
         },
     )
     con.execute(ESCALATIONS_SQL, {"periods": config.escalation_periods})
+    con.execute(UNHAPPY_COMMENTS_SQL)  # a few per page, picked from all the survey rows once
 
 
 def latest_counts(con: duckdb.DuckDBPyConnection) -> dict:

@@ -10,6 +10,7 @@ the next one. The database is derived data: a damaged file is rebuilt from the i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -28,6 +29,7 @@ from .catalog import Catalog, load_catalog
 from .commentary import compute_commentary
 from .config import Config, TableSettings
 from .contract import TABLES
+from .coverage import compute_coverage
 from .db import first_row, scalar
 from .errors import ConfigError, InputError, ScorecardError
 from .initiatives import compute_initiatives
@@ -199,6 +201,7 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     )
     install_elapsed(con, min(low, cutoff), max(high, cutoff))
     compute_periods(con, cutoff)
+    compute_coverage(con, cutoff)
     compute_measures(con, cutoff, catalog)
     done("measures")
     warnings = compute_scores(con, config, catalog)
@@ -209,12 +212,31 @@ def compute(con: duckdb.DuckDBPyConnection, config: Config, catalog: Catalog, pr
     compute_commentary(con)
     compute_escalation_path(con, config.escalation_periods)
     done("review")
-    con.execute("DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256')")
     con.execute(
-        "INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?)",
-        [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint()],
+        "DELETE FROM meta WHERE key IN ('cutoff', 'catalog_version', 'min_sample', 'config_sha256', 'compute_sha256')"
+    )
+    con.execute(
+        "INSERT INTO meta VALUES ('cutoff', ?), ('catalog_version', ?), ('min_sample', ?), ('config_sha256', ?), "
+        "('compute_sha256', ?)",
+        [cutoff.isoformat(sep=" "), str(catalog.version), str(config.min_sample), config.fingerprint(), compute_code()],
     )
     return warnings
+
+
+# the modules whose code decides the computed tables (the loaded ones: increments.LOADING_CODE)
+COMPUTE_CODE = (
+    "warehouse.py", "kpis.py", "kpisql.py", "stats.py", "scoring.py", "analysis.py", "coverage.py",
+    "initiatives.py", "commentary.py", "accountability.py", "catalog.py", "catalog.yml",
+)  # fmt: skip
+
+
+def compute_code() -> str:
+    """A hash of the compute code: a database computed by other code (an upgrade) is computed again
+    before a publish reads tables it may lack or count differently."""
+    here, digest = Path(__file__).parent, hashlib.sha256()
+    for name in COMPUTE_CODE:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
 
 
 def summarize(con: duckdb.DuckDBPyConnection, database: Path, warnings: list[str]) -> BuildSummary:

@@ -48,6 +48,8 @@ TABLES_IN_DB = {
     "catalog_changes",
     "absent_columns",
     "load_state",
+    "source_coverage",
+    "unhappy_comments",
 }
 
 
@@ -118,6 +120,22 @@ def test_meta_records_the_settings(inputs):
     assert meta["catalog_version"] == str(load_catalog().version)
     assert len(meta["inputs_sha256"]) == 64
     assert meta["data_dir"] == str(inputs.dir.resolve())
+
+
+def test_a_publish_computes_again_a_database_computed_by_other_code(inputs, monkeypatch):
+    """After an upgrade the database may lack tables the reports read: the publish rebuilds it."""
+    from scorecard import publish, warehouse
+    from scorecard.loading import find_sources, inputs_sha256, table_files
+
+    config = Config(database=inputs.database, data=inputs.dir)
+    built = _ready(inputs).build(config)
+    digest = inputs_sha256(find_sources(inputs.dir, files=table_files(config)))
+    assert publish._database_is_current(config, digest, print)
+    monkeypatch.setattr(warehouse, "COMPUTE_CODE", warehouse.COMPUTE_CODE[1:])  # as if the code had changed
+    assert not publish._database_is_current(config, digest, print)
+    built = inputs.build(config)
+    assert built.query("SELECT value FROM meta WHERE key = 'compute_sha256'") == [{"value": warehouse.compute_code()}]
+    assert publish._database_is_current(config, digest, print)
 
 
 def test_inputs_hash_changes_with_the_inputs(inputs):

@@ -27,7 +27,7 @@ from ..initiatives import write_initiatives_csv
 from ..loading import find_sources, inputs_sha256, table_files
 from ..report.review import commentary_csv_beside, write_commentary_csv
 from ..runlock import run_lock, state_dir_for
-from ..warehouse import build, connect, is_readable
+from ..warehouse import build, compute_code, connect, is_readable
 from . import manifest as manifests
 from .execute import Job, execute
 from .fingerprint import configuration_fingerprint
@@ -68,7 +68,11 @@ def _database_is_current(config: Config, inputs: str, say: Progress) -> bool:
         return False
     with connect(config.database) as con:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    return meta.get("inputs_sha256") == inputs and meta.get("config_sha256") == config.fingerprint()
+    return (
+        meta.get("inputs_sha256") == inputs
+        and meta.get("config_sha256") == config.fingerprint()
+        and meta.get("compute_sha256") == compute_code()
+    )
 
 
 def publish(

@@ -18,71 +18,20 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from ..coverage import COVERAGE_SQL, SOURCES
 from ..db import scalar
 
-# table -> (column that decides the month, name in sentences); the optional record tables
-SOURCES: dict[str, tuple[str, str]] = {
-    "survey_responses": ("responded_at", "survey"),
-    "qa_reviews": ("reviewed_at", "QA review"),
-    "employee_pulse": ("responded_at", "employee pulse"),
-    "costs": ("period", "cost"),
-}
 TOLERANCE_DAYS = 3  # a weekend without records is not a gap
-
-
-def _records_sql() -> str:
-    parts = []
-    for table, (column, _label) in SOURCES.items():
-        if column == "period":
-            parts.append(f"SELECT '{table}' AS table_name, period, NULL::TIMESTAMP AS rec_at FROM {table}")
-        else:
-            parts.append(
-                f"SELECT '{table}' AS table_name, strftime({column}, '%Y-%m') AS period, {column} AS rec_at FROM {table}"
-            )
-    return "\nUNION ALL ".join(parts)
-
-
-COVERAGE_SQL = f"""
-WITH rec AS ({_records_sql()}),
-months AS (
-    SELECT period, complete,
-           CASE WHEN complete THEN last_day(month_start)
-                ELSE least(last_day(month_start), CAST($cutoff AS TIMESTAMP)::DATE) END AS month_end
-    FROM periods
-),
-spans AS (
-    SELECT table_name, min(period) AS first_period, max(period) AS last_period, max(rec_at) AS source_last_at
-    FROM rec GROUP BY table_name
-),
-per AS (
-    SELECT table_name, period, count(*) AS rows, min(rec_at) AS first_at, max(rec_at) AS last_at
-    FROM rec GROUP BY table_name, period
-),
-cov AS (
-    SELECT s.table_name, m.period, m.complete, m.month_end, coalesce(p.rows, 0) AS rows, p.first_at, p.last_at,
-           date_diff('day', CAST(p.last_at AS DATE), m.month_end) AS days_short,
-           s.last_period AS source_last_period, s.source_last_at
-    FROM spans s JOIN months m ON m.period >= s.first_period
-    LEFT JOIN per p ON p.table_name = s.table_name AND p.period = m.period
-)
-SELECT c.*,
-       min(CASE WHEN c.complete THEN c.days_short END) OVER (
-           PARTITION BY c.table_name ORDER BY c.period
-           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS usual_days_short
-FROM cov c
-ORDER BY c.table_name, c.period
-"""
-
-
-def _cutoff(con: duckdb.DuckDBPyConnection) -> str:
-    return scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")
 
 
 def source_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per (optional table, month from its first month on): rows, first and last record,
     `month_end` (the cut-off date for the month in progress), `days_short` of it, the table's
     usual gap, `short` (the month is marked) and `note` (what a reader is told, or '')."""
-    cov = con.execute(COVERAGE_SQL, {"cutoff": _cutoff(con)}).df()
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'source_coverage'"):
+        cov = con.execute("SELECT * FROM source_coverage ORDER BY table_name, period").df()  # counted by the build
+    else:  # a database computed before the build counted them
+        cov = con.execute(COVERAGE_SQL, {"cutoff": scalar(con, "SELECT value FROM meta WHERE key = 'cutoff'")}).df()
     order = {table: i for i, table in enumerate(SOURCES)}
     cov["source"] = cov["table_name"].map(lambda t: SOURCES[t][1])
     usual = cov["usual_days_short"].fillna(0)

@@ -310,11 +310,8 @@ def comments(con: duckdb.DuckDBPyConnection, period: str, unit_id: str, limit: i
     return con.execute(
         """
         SELECT s.survey, s.score, strftime(s.responded_at, '%Y-%m-%d') AS day, s.comment
-        FROM survey_responses s JOIN unit_tree t ON t.unit_id = s.unit_id
-        WHERE t.ancestor_id = $unit AND strftime(s.responded_at, '%Y-%m') = $period
-          AND nullif(trim(s.comment), '') IS NOT NULL
-          AND ((s.survey = 'csat' AND s.score <= 2) OR (s.survey = 'nps' AND s.score <= 6)
-               OR (s.survey = 'ces' AND s.score <= 3))
+        FROM unhappy_comments s JOIN unit_tree t ON t.unit_id = s.unit_id
+        WHERE t.ancestor_id = $unit AND s.period = $period
         ORDER BY s.responded_at DESC, s.response_id LIMIT $limit""",
         {"period": period, "unit": unit_id, "limit": limit},
     ).df()

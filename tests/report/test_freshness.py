@@ -237,3 +237,20 @@ def test_the_data_quality_page_shows_rows_per_month_and_the_freshness_notes(buil
     assert "Rows per month" in text and "Freshness per source" in text
     assert "Survey data runs to 2026-10-18 (the month ends 2026-10-31)" in text
     assert "unknown month 2 (2 set aside)" in text  # interactions' row of the unknown month
+
+
+def test_a_database_without_the_counted_table_gives_the_same_coverage(built, built_con, tmp_path):
+    """Databases computed before `source_coverage` was stored count the rows when asked."""
+    import shutil
+
+    import duckdb
+
+    older = tmp_path / "older.duckdb"
+    shutil.copy(built.database, older)
+    with duckdb.connect(str(older)) as con:
+        con.execute("DROP TABLE source_coverage")
+    with duckdb.connect(str(older), read_only=True) as con:
+        recounted = freshness.source_coverage(con)
+    stored = freshness.source_coverage(built_con)
+    pd.testing.assert_frame_equal(recounted, stored)
+    assert stored["short"].any()
