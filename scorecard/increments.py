@@ -35,7 +35,7 @@ import duckdb
 from . import __version__
 from .contract import TABLES
 from .errors import InputError
-from .loading import RawLoad, SourceFile, create_empty_raw, inputs_sha256, read_raw
+from .loading import RawLoad, SourceFile, create_empty_raw, file_key, inputs_sha256, read_raw, remember_sha256
 
 LOAD_STATE_DDL = """
 CREATE OR REPLACE TABLE load_state (
@@ -73,9 +73,18 @@ class FileScan:
     tail_newlines: str = "none"  # of the bytes after prefix_size
 
 
-def _newline_style(crlf: int, lf: int) -> str:
-    bare = lf - crlf
+def _newline_style(crlf: int, bare: int) -> str:
     return "mixed" if crlf and bare else "crlf" if crlf else "lf" if bare else "none"
+
+
+def _line_ends(part: bytes, after_cr: bool) -> tuple[int, int]:
+    """(CRLF line ends, bare LF ones) of a block, or 1 for "some" where only that is needed:
+    without a CR in the block (the usual export), one fast search replaces two counts."""
+    joined = after_cr and part[:1] == b"\n"  # a CRLF split across two blocks
+    if b"\r" not in part:
+        return int(joined), int(b"\n" in part[joined:])
+    crlf = part.count(b"\r\n") + joined
+    return crlf, part.count(b"\n") - crlf
 
 
 def scan_file(path: Path, prefix_size: int | None = None, text: bool = True) -> FileScan:
@@ -84,11 +93,12 @@ def scan_file(path: Path, prefix_size: int | None = None, text: bool = True) -> 
     digest = hashlib.sha256()
     prefix = None
     position = 0
-    counts = [[0, 0], [0, 0]]  # [crlf, lf] of the old part and of the new part
+    counts = [[0, 0], [0, 0]]  # [crlf, bare lf] of the old part and of the new part
     previous = b""
     header = None
     head = b""
     ends_line = False
+    key = file_key(path)
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(BLOCK), b""):
             parts = [(block, 0)]
@@ -100,8 +110,9 @@ def scan_file(path: Path, prefix_size: int | None = None, text: bool = True) -> 
             for part, which in parts:
                 digest.update(part)
                 if text and part:
-                    counts[which][0] += part.count(b"\r\n") + (previous == b"\r" and part[:1] == b"\n")
-                    counts[which][1] += part.count(b"\n")
+                    crlf, bare = _line_ends(part, previous == b"\r")
+                    counts[which][0] += crlf
+                    counts[which][1] += bare
                     previous = part[-1:]
                 if which == 0 and prefix_size is not None and position + len(part) == prefix_size:
                     prefix = digest.copy().hexdigest()
@@ -115,6 +126,7 @@ def scan_file(path: Path, prefix_size: int | None = None, text: bool = True) -> 
     if prefix_size == 0:
         prefix = hashlib.sha256().hexdigest()
     whole = [counts[0][0] + counts[1][0], counts[0][1] + counts[1][1]]
+    remember_sha256(path, digest.hexdigest(), key)
     return FileScan(
         size=position,
         sha256=digest.hexdigest(),

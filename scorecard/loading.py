@@ -32,11 +32,31 @@ def table_files(config) -> dict[str, str]:
     return {t: s.file for t, s in config.tables.items() if s.file}
 
 
+# file hashes this process already computed, by what the file system says of the file: a publish
+# that has just built reads gigabytes of exports once, not twice
+_HASHED: dict[tuple, str] = {}
+
+
+def file_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def remember_sha256(path: Path, sha: str, key: tuple) -> None:
+    """Record a hash computed elsewhere (increments.scan_file); `key` taken before reading."""
+    if file_key(path) == key:  # not changed while it was read
+        _HASHED[key] = sha
+
+
 def file_sha256(path: Path) -> str:
+    key = file_key(path)
+    if key in _HASHED:
+        return _HASHED[key]
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    remember_sha256(path, digest.hexdigest(), key)
     return digest.hexdigest()
 
 

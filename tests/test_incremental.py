@@ -365,3 +365,31 @@ def test_a_build_killed_while_building_on_the_database_leaves_it_as_it_was(input
     assert _state(inputs.database)["interactions"]["action"] == "append"
     build(Config(), data_dir=inputs.dir, database=tmp_path / "whole.duckdb")
     assert_same_database(inputs.database, tmp_path / "whole.duckdb")
+
+
+def test_line_end_styles_equal_a_count_over_the_whole_file(tmp_path, monkeypatch):
+    """Blocks of 7 bytes split CRLFs and old/new parts anywhere; the style must not change."""
+    import random
+
+    from scorecard import increments
+
+    def style(data: bytes, after_cr: bool = False) -> str:  # a CR just before: its CRLF counts here
+        crlf = data.count(b"\r\n") + (after_cr and data[:1] == b"\n")
+        bare = data.count(b"\n") - crlf
+        return "mixed" if crlf and bare else "crlf" if crlf else "lf" if bare else "none"
+
+    monkeypatch.setattr(increments, "BLOCK", 7)
+    rng = random.Random(3)
+    path = tmp_path / "f.csv"
+    seen = set()
+    for _ in range(400):
+        data = bytes(rng.choice(b"ab\r\n" if rng.random() < 0.5 else b"abc\n") for _ in range(rng.randint(0, 40)))
+        path.write_bytes(data)
+        prefix = rng.randint(0, len(data))
+        scan = increments.scan_file(path, prefix)
+        assert (scan.newlines, scan.tail_newlines) == (
+            style(data),
+            style(data[prefix:], data[prefix - 1 : prefix] == b"\r"),
+        ), data
+        seen.add(scan.newlines)
+    assert seen == {"mixed", "crlf", "lf", "none"}

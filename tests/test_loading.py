@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -292,3 +293,23 @@ def test_parquet_input_works_like_csv(tmp_path):
     assert built.row("2026-02", PARIS, "csat")["n"] == 1
     assert built.value("2026-01", PARIS, "volume") == 2
     assert built.value("2026-01", PARIS, "aht") == 1.5
+
+
+def test_a_file_hash_is_remembered_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    import hashlib
+
+    from scorecard import increments, loading
+
+    monkeypatch.setattr(loading, "_HASHED", {})
+    path = tmp_path / "interactions.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    scan = increments.scan_file(path)
+    assert loading._HASHED == {loading.file_key(path): scan.sha256}
+    opened = []
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self) or open(self, *a, **k))
+    assert loading.file_sha256(path) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert opened == []  # the scan's hash, not read again
+    with open(path, "wb") as fh:  # same size, other bytes
+        fh.write(b"a,b\n3,4\n")
+    assert loading.file_sha256(path) == hashlib.sha256(b"a,b\n3,4\n").hexdigest()
+    assert opened == [path]
