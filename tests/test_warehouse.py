@@ -128,14 +128,30 @@ def test_a_publish_computes_again_a_database_computed_by_other_code(inputs, monk
     from scorecard.loading import find_sources, inputs_sha256, table_files
 
     config = Config(database=inputs.database, data=inputs.dir)
-    built = _ready(inputs).build(config)
-    digest = inputs_sha256(find_sources(inputs.dir, files=table_files(config)))
-    assert publish._database_is_current(config, digest, print)
+    _ready(inputs).build(config)
+    sources = find_sources(inputs.dir, files=table_files(config))
+    assert publish._database_is_current(config, sources, print) == inputs_sha256(sources)
     monkeypatch.setattr(warehouse, "COMPUTE_CODE", warehouse.COMPUTE_CODE[1:])  # as if the code had changed
-    assert not publish._database_is_current(config, digest, print)
+    assert publish._database_is_current(config, sources, print) is None
     built = inputs.build(config)
     assert built.query("SELECT value FROM meta WHERE key = 'compute_sha256'") == [{"value": warehouse.compute_code()}]
-    assert publish._database_is_current(config, digest, print)
+    assert publish._database_is_current(config, sources, print) == inputs_sha256(sources)
+
+
+def test_a_publish_does_not_hash_an_export_whose_size_changed(inputs, monkeypatch):
+    """The build reads a grown export anyway: hashing it first would read it twice."""
+    from scorecard import loading, publish
+
+    config = Config(database=inputs.database, data=inputs.dir)
+    _ready(inputs).build(config)
+    sources = loading.find_sources(inputs.dir, files=loading.table_files(config))
+    assert publish._database_is_current(config, sources, print) is not None
+    with (inputs.dir / "interactions.csv").open("a", encoding="utf-8") as fh:
+        fh.write("c,2026-02-02 10:00:00,x\n")
+    hashed = []
+    monkeypatch.setattr(publish, "inputs_sha256", lambda s: hashed.append(s) or "")
+    assert publish._database_is_current(config, sources, print) is None
+    assert hashed == []
 
 
 def test_inputs_hash_changes_with_the_inputs(inputs):

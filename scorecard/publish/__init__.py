@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from .. import faults
 from ..config import Config
 from ..db import scalar
@@ -60,19 +62,26 @@ class PublishSummary:
         return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
 
 
-def _database_is_current(config: Config, inputs: str, say: Progress) -> bool:
+def _database_is_current(config: Config, sources: dict, say: Progress) -> str | None:
+    """The inputs' hash when the database was built from these inputs and settings by this code,
+    else None (it must be built)."""
     if not Path(config.database).exists():
-        return False
+        return None
     if not is_readable(config.database):
         say(f"{config.database} is damaged: rebuilding it from the inputs")
-        return False
+        return None
     with connect(config.database) as con:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    return (
-        meta.get("inputs_sha256") == inputs
-        and meta.get("config_sha256") == config.fingerprint()
-        and meta.get("compute_sha256") == compute_code()
-    )
+        try:
+            files = {t: (f, n) for t, f, n in con.execute("SELECT table_name, file, size FROM load_state").fetchall()}
+        except duckdb.Error:  # built before the load record existed
+            files = {}
+    if any(files.get(t) != (s.path.name, s.path.stat().st_size) for t, s in sources.items()):
+        return None  # an export of another name or size: the build reads it, no need to hash it first
+    if meta.get("config_sha256") != config.fingerprint() or meta.get("compute_sha256") != compute_code():
+        return None
+    inputs = inputs_sha256(sources)
+    return inputs if meta.get("inputs_sha256") == inputs else None
 
 
 def publish(
@@ -100,8 +109,8 @@ def publish(
     with run_lock(state_dir, "publish"), workers_stopped():  # no pandoc worker outlives a publish
         prepare(site, state_dir, say)
         sources = find_sources(config.input_folder(), files=table_files(config))
-        inputs = inputs_sha256(sources)
-        if _database_is_current(config, inputs, say):
+        inputs = _database_is_current(config, sources, say)
+        if inputs is not None:
             say(f"database {config.database} is current")
         else:
             built = build(config, progress=say)
@@ -114,6 +123,7 @@ def publish(
             periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
             units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
             catalog_version = int(scalar(con, "SELECT value FROM meta WHERE key = 'catalog_version'"))
+            inputs = scalar(con, "SELECT value FROM meta WHERE key = 'inputs_sha256'")  # the build's, if it ran
             recorded = {
                 "catalog_version": catalog_version,
                 "config_fingerprint": configuration_fingerprint(config, con),
