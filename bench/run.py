@@ -902,6 +902,9 @@ def publish_steps(opts: Options, config, log: Log, tree: Sampler, details: dict,
     )
 
     tree.step = "re-publish"
+    from scorecard import loading
+
+    loading._HASHED.clear()  # a re-publish is a new process: it hashes the exports again
     seconds = _publish(config, log, opts, period, details, "republish")
     out.append(
         Step(
