@@ -62,14 +62,13 @@ class PublishSummary:
         return f"published {what}: {self.notebooks} notebooks, {self.pages} pages → {self.site}"
 
 
-def _database_is_current(config: Config, sources: dict, say: Progress) -> str | None:
-    """The inputs' hash when the database was built from these inputs and settings by this code,
-    else None (it must be built)."""
+def _database_is_current(config: Config, sources: dict, say: Progress) -> bool:
+    """Built from these inputs and settings by this code (else the publish builds it)."""
     if not Path(config.database).exists():
-        return None
+        return False
     if not is_readable(config.database):
         say(f"{config.database} is damaged: rebuilding it from the inputs")
-        return None
+        return False
     with connect(config.database) as con:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         try:
@@ -77,11 +76,12 @@ def _database_is_current(config: Config, sources: dict, say: Progress) -> str | 
         except duckdb.Error:  # built before the load record existed
             files = {}
     if any(files.get(t) != (s.path.name, s.path.stat().st_size) for t, s in sources.items()):
-        return None  # an export of another name or size: the build reads it, no need to hash it first
-    if meta.get("config_sha256") != config.fingerprint() or meta.get("compute_sha256") != compute_code():
-        return None
-    inputs = inputs_sha256(sources)
-    return inputs if meta.get("inputs_sha256") == inputs else None
+        return False  # an export of another name or size: the build reads it, no need to hash it first
+    return (
+        meta.get("config_sha256") == config.fingerprint()
+        and meta.get("compute_sha256") == compute_code()
+        and meta.get("inputs_sha256") == inputs_sha256(sources)
+    )
 
 
 def publish(
@@ -109,8 +109,7 @@ def publish(
     with run_lock(state_dir, "publish"), workers_stopped():  # no pandoc worker outlives a publish
         prepare(site, state_dir, say)
         sources = find_sources(config.input_folder(), files=table_files(config))
-        inputs = _database_is_current(config, sources, say)
-        if inputs is not None:
+        if _database_is_current(config, sources, say):
             say(f"database {config.database} is current")
         else:
             built = build(config, progress=say)
@@ -123,7 +122,7 @@ def publish(
             periods = dict(con.execute("SELECT period, complete FROM periods").fetchall())
             units = con.execute("SELECT unit_id, unit_name FROM org_units ORDER BY sort_path").fetchall()
             catalog_version = int(scalar(con, "SELECT value FROM meta WHERE key = 'catalog_version'"))
-            inputs = scalar(con, "SELECT value FROM meta WHERE key = 'inputs_sha256'")  # the build's, if it ran
+            inputs = scalar(con, "SELECT value FROM meta WHERE key = 'inputs_sha256'")  # as the build hashed them
             recorded = {
                 "catalog_version": catalog_version,
                 "config_fingerprint": configuration_fingerprint(config, con),
